@@ -1,0 +1,54 @@
+# rnnbook: the two commands of the quick start are `make book` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.rnnbook-installed
+CHAPTERS_MD := $(wildcard book/[0-9][0-9]-*.md)
+CHAPTERS := $(CHAPTERS_MD:.md=.ipynb)
+# One thread count everywhere: reductions then add up in the same order on every run.
+export OMP_NUM_THREADS ?= 2
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+
+.PHONY: help install book test unit nbval notebooks lint clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+install: $(STAMP)  ## create .venv and install requirements.txt and rnnbook (editable)
+
+book: $(STAMP)  ## build the static site into _build/html (fails on any warning or stored cell error)
+	$(BIN)/pytest -q -p no:cacheprovider tests/test_notebooks.py
+	$(BIN)/jupyter-book build . -nW --keep-going
+
+unit: $(STAMP)  ## lint and unit tests
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/pytest
+
+nbval: $(STAMP)  ## re-execute every chapter and compare with its stored outputs
+	$(BIN)/pytest -p no:cacheprovider --nbval --nbval-current-env \
+	    --nbval-sanitize-with book/nbval-sanitize.cfg $(CHAPTERS)
+
+test: unit nbval  ## unit tests, then pytest --nbval over every chapter
+
+notebooks: $(STAMP)  ## re-sync every chapter .md -> .ipynb and re-execute it
+	$(BIN)/jupytext --sync $(CHAPTERS_MD)
+	$(BIN)/python scripts/execute_notebooks.py $(CHAPTERS)
+
+lint: $(STAMP)  ## ruff and mypy --strict
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/mypy
+
+clean:  ## remove the built site
+	rm -rf _build

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pytest
+
+from rnnbook.plots import draw_unrolled_rnn, plot_gradient_norms
+
+
+@pytest.mark.parametrize("steps", [1, 4])
+def test_unrolled_diagram_labels_every_step(steps: int) -> None:
+    ax = draw_unrolled_rnn(steps)
+    texts = [text.get_text() for text in ax.texts]
+    for step in range(1, steps + 1):
+        assert f"$x_{step}$" in texts and f"$h_{step}$" in texts and f"$y_{step}$" in texts
+    # Shared weights: W_hh once on the folded loop and once per step after the first.
+    assert texts.count("$W_{hh}$") == steps
+    assert texts.count("$W_{ih}$") == steps + 1
+    plt.close(ax.figure)
+
+
+def test_unrolled_diagram_rejects_bad_steps() -> None:
+    with pytest.raises(ValueError, match="num_steps"):
+        draw_unrolled_rnn(0)
+
+
+def test_gradient_plot_draws_each_curve() -> None:
+    ax = plot_gradient_norms({"a": [1.0, 0.5, 0.25], "b": [1.0, 2.0, 4.0]}, title="t")
+    assert [line.get_label() for line in ax.get_lines()] == ["a", "b"]
+    assert ax.get_yscale() == "log"
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="at least one"):
+        plot_gradient_norms({})
