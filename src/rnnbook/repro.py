@@ -14,7 +14,7 @@ import torch
 __all__ = ["seed_everything"]
 
 
-def seed_everything(seed: int = 0, num_threads: int | None = 2) -> torch.Generator:
+def seed_everything(seed: int = 0, num_threads: int | None = 2) -> None:
     """Seed Python, NumPy and PyTorch, and fix the intra-op thread count.
 
     Floating-point reductions split over a different number of threads add up in a
@@ -23,9 +23,6 @@ def seed_everything(seed: int = 0, num_threads: int | None = 2) -> torch.Generat
     Args:
         seed: the seed for every generator; a non-negative integer.
         num_threads: PyTorch's intra-op thread count, or ``None`` to leave it alone.
-
-    Returns:
-        A ``torch.Generator`` seeded with ``seed``, for code that wants its own stream.
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed_everything: expected a non-negative int seed, got {seed!r}")
@@ -37,4 +34,3 @@ def seed_everything(seed: int = 0, num_threads: int | None = 2) -> torch.Generat
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
