@@ -1,7 +1,29 @@
 """rnnbook: recurrent neural networks with PyTorch, the library behind the book."""
 
+from rnnbook.cells import GRUCell, LSTMCell, MGRUCell, MLSTMCell, RNNCell
+from rnnbook.init import chrono_init_, forget_bias_init_
+from rnnbook.layers import GRU, LSTM, MGRU, MLSTM, RNN
 from rnnbook.registry import available_rnns, make_rnn
 from rnnbook.repro import seed_everything
+from rnnbook.sru import SRU, SRUCell
 
-__all__ = ["available_rnns", "make_rnn", "seed_everything"]
+__all__ = [
+    "GRU",
+    "LSTM",
+    "MGRU",
+    "MLSTM",
+    "RNN",
+    "SRU",
+    "GRUCell",
+    "LSTMCell",
+    "MGRUCell",
+    "MLSTMCell",
+    "RNNCell",
+    "SRUCell",
+    "available_rnns",
+    "chrono_init_",
+    "forget_bias_init_",
+    "make_rnn",
+    "seed_everything",
+]
 __version__ = "0.1.0"

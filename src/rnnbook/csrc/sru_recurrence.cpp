@@ -1,0 +1,155 @@
+// Fused elementwise recurrence of the SRU (Lei et al. 2018), forward and backward.
+//
+// Plain C++ (no torch headers, so it compiles in about a second); rnnbook.sru_fast
+// loads it with ctypes and wraps it in a torch.autograd.Function.
+//
+// Layout: U is (T, N, K*H) holding the projections [W x_t, W_f x_t, W_r x_t, (W_s x_t)];
+// skip rows have stride `skip_stride` (the input x itself, or U's fourth block).
+// Every (n, j) column is an independent scan over t, so the batch is split across threads
+// and the innermost loop runs over j (vectorised).
+#include <cmath>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+namespace {
+
+template <typename T>
+inline T sigmoid(T x) { return T(1) / (T(1) + std::exp(-x)); }
+
+template <typename F>
+void parallel_batches(int64_t batch, int64_t threads, F fn) {
+    if (threads <= 1 || batch <= 1) { fn(0, batch); return; }
+    if (threads > batch) threads = batch;
+    std::vector<std::thread> pool;
+    const int64_t chunk = (batch + threads - 1) / threads;
+    for (int64_t begin = chunk; begin < batch; begin += chunk) {
+        const int64_t end = begin + chunk < batch ? begin + chunk : batch;
+        pool.emplace_back(fn, begin, end);
+    }
+    fn(0, chunk < batch ? chunk : batch);
+    for (auto& worker : pool) worker.join();
+}
+
+template <typename T>
+void forward(const T* U, const T* skip, int64_t skip_stride, const T* weight_c, const T* bias,
+             const T* c0, double alpha_d, int64_t len, int64_t batch, int64_t hidden, int64_t k,
+             T* h_out, T* c_out, int64_t threads) {
+    const T alpha = T(alpha_d);
+    const T* vf = weight_c;
+    const T* vr = weight_c + hidden;
+    parallel_batches(batch, threads, [=](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n) {
+            const T* c_prev = c0 + n * hidden;
+            for (int64_t t = 0; t < len; ++t) {
+                const int64_t row = t * batch + n;
+                const T* u = U + row * k * hidden;
+                const T* s = skip + row * skip_stride;
+                T* c = c_out + row * hidden;
+                T* h = h_out + row * hidden;
+#pragma GCC ivdep
+                for (int64_t j = 0; j < hidden; ++j) {
+                    const T bf = bias[j];
+                    const T br = bias[hidden + j];
+                    const T cp = c_prev[j];
+                    const T f = sigmoid(u[hidden + j] + vf[j] * cp + bf);
+                    const T r = sigmoid(u[2 * hidden + j] + vr[j] * cp + br);
+                    const T x_tilde = u[j];
+                    const T cn = x_tilde + f * (cp - x_tilde);
+                    const T as = alpha * s[j];
+                    c[j] = cn;
+                    h[j] = as + r * (cn - as);
+                }
+                c_prev = c;
+            }
+        }
+    });
+}
+
+template <typename T>
+void backward(const T* U, const T* skip, int64_t skip_stride, const T* weight_c, const T* bias,
+              const T* c0, double alpha_d, const T* c_all, const T* grad_h, const T* grad_cn,
+              int64_t len, int64_t batch, int64_t hidden, int64_t k, T* grad_U,
+              T* grad_skip, int64_t grad_skip_stride, T* grad_wc_rows, T* grad_bias_rows,
+              T* grad_c0, int64_t threads) {
+    const T alpha = T(alpha_d);
+    const T* vf = weight_c;
+    const T* vr = weight_c + hidden;
+    parallel_batches(batch, threads, [=](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n) {
+            T* gc = grad_c0 + n * hidden;  // running dL/dc_t, finally dL/dc_0
+            T* gvf = grad_wc_rows + n * 2 * hidden;
+            T* gvr = gvf + hidden;
+            T* gbf = grad_bias_rows + n * 2 * hidden;
+            T* gbr = gbf + hidden;
+            for (int64_t j = 0; j < hidden; ++j) {
+                gc[j] = grad_cn[n * hidden + j];
+                gvf[j] = gvr[j] = gbf[j] = gbr[j] = T(0);
+            }
+            for (int64_t t = len - 1; t >= 0; --t) {
+                const int64_t row = t * batch + n;
+                const T* u = U + row * k * hidden;
+                const T* s = skip + row * skip_stride;
+                const T* c = c_all + row * hidden;
+                const T* c_prev = t > 0 ? c_all + (row - batch) * hidden : c0 + n * hidden;
+                const T* gh = grad_h + row * hidden;
+                T* gu = grad_U + row * k * hidden;
+                T* gs = grad_skip + row * grad_skip_stride;
+#pragma GCC ivdep
+                for (int64_t j = 0; j < hidden; ++j) {
+                    const T bf = bias[j];
+                    const T br = bias[hidden + j];
+                    const T cp = c_prev[j];
+                    const T f = sigmoid(u[hidden + j] + vf[j] * cp + bf);
+                    const T r = sigmoid(u[2 * hidden + j] + vr[j] * cp + br);
+                    const T as = alpha * s[j];
+                    // h_t = r ⊙ c_t + (1 - r) ⊙ α s_t
+                    const T g_r = gh[j] * (c[j] - as);
+                    const T g_c = gc[j] + gh[j] * r;
+                    gs[j] = gh[j] * (T(1) - r) * alpha;
+                    // c_t = f ⊙ c_{t-1} + (1 - f) ⊙ x̃_t
+                    const T g_f = g_c * (cp - u[j]);
+                    gu[j] = g_c * (T(1) - f);
+                    const T g_zf = g_f * f * (T(1) - f);
+                    const T g_zr = g_r * r * (T(1) - r);
+                    gu[hidden + j] = g_zf;
+                    gu[2 * hidden + j] = g_zr;
+                    gbf[j] += g_zf;
+                    gbr[j] += g_zr;
+                    gvf[j] += g_zf * cp;
+                    gvr[j] += g_zr * cp;
+                    gc[j] = g_c * f + g_zf * vf[j] + g_zr * vr[j];
+                }
+            }
+        }
+    });
+}
+
+}  // namespace
+
+extern "C" {
+
+#define SRU_EXPORT(T, SUFFIX)                                                                    \
+    void sru_forward_##SUFFIX(const T* U, const T* skip, int64_t skip_stride, const T* wc,      \
+                              const T* bias, const T* c0, double alpha, int64_t len,            \
+                              int64_t batch, int64_t hidden, int64_t k, T* h, T* c,             \
+                              int64_t threads) {                                                 \
+        forward<T>(U, skip, skip_stride, wc, bias, c0, alpha, len, batch, hidden, k, h, c,      \
+                   threads);                                                                     \
+    }                                                                                            \
+    void sru_backward_##SUFFIX(const T* U, const T* skip, int64_t skip_stride, const T* wc,     \
+                               const T* bias, const T* c0, double alpha, const T* c_all,        \
+                               const T* grad_h, const T* grad_cn, int64_t len, int64_t batch,   \
+                               int64_t hidden, int64_t k, T* grad_U, T* grad_skip,              \
+                               int64_t grad_skip_stride, T* grad_wc_rows, T* grad_bias_rows,    \
+                               T* grad_c0, int64_t threads) {                                    \
+        backward<T>(U, skip, skip_stride, wc, bias, c0, alpha, c_all, grad_h, grad_cn, len,     \
+                    batch, hidden, k, grad_U, grad_skip, grad_skip_stride, grad_wc_rows,        \
+                    grad_bias_rows, grad_c0, threads);                                           \
+    }
+
+SRU_EXPORT(float, f32)
+SRU_EXPORT(double, f64)
+
+int sru_abi_version() { return 1; }
+}

@@ -1,0 +1,426 @@
+"""Multi-layer sequence modules built on the step functions of :mod:`rnnbook.cells`.
+
+``RNN``, ``LSTM`` and ``GRU`` take the same constructor arguments, return the same
+values and store the same parameters (``weight_ih_l0``, ``weight_hh_l0``,
+``bias_ih_l0``, ``bias_hh_l0``, ...) as their ``torch.nn`` namesakes, so
+``ours.load_state_dict(torch.nn.LSTM(...).state_dict())`` works. ``MLSTM`` and
+``MGRU`` follow the same conventions and add ``weight_mx_l{k}`` and ``weight_mh_l{k}``.
+
+Per layer, the input projection ``W_ih x_t + b_ih`` of all time steps is one matrix
+product; only the recurrent part runs in a loop over ``x.unbind(0)``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rnnbook.cells import (
+    GRU_RECURRENCE,
+    LSTM_RECURRENCE,
+    MGRU_RECURRENCE,
+    MLSTM_RECURRENCE,
+    Params,
+    Recurrence,
+    State,
+    check_floating,
+    check_shape,
+    make_parameters,
+    rnn_recurrence,
+)
+
+
+def check_sequence(
+    module: str, x: Tensor, input_size: int, batch_first: bool
+) -> tuple[Tensor, bool]:
+    """Validate a sequence input and return it as ``(T, N, I)`` plus whether it was unbatched."""
+    check_floating(module, "input", x)
+    layout = "(N, T, {0})" if batch_first else "(T, N, {0})"
+    if x.dim() not in (2, 3) or x.shape[-1] != input_size:
+        raise ValueError(
+            f"{module}: expected input of shape {layout.format(input_size)} or "
+            f"(T, {input_size}), got {tuple(x.shape)}"
+        )
+    if x.dim() == 2:
+        return x.unsqueeze(1), True
+    return (x.transpose(0, 1) if batch_first else x), False
+
+
+def check_sizes(
+    module: str, input_size: int, hidden_size: int, num_layers: int, dropout: float
+) -> None:
+    """Validate constructor arguments shared by every sequence module."""
+    for name, size in (
+        ("input_size", input_size),
+        ("hidden_size", hidden_size),
+        ("num_layers", num_layers),
+    ):
+        if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+            raise ValueError(f"{module}: expected a positive int {name}, got {size!r}")
+    if not 0.0 <= float(dropout) <= 1.0:
+        raise ValueError(f"{module}: expected dropout in [0, 1], got {dropout!r}")
+
+
+class RecurrentStack(nn.Module):
+    """Shared plumbing of the sequence modules: parameters, checks, the time loop, layers."""
+
+    recurrence: Recurrence
+
+    def __init__(
+        self,
+        recurrence: Recurrence,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int,
+        bias: bool,
+        batch_first: bool,
+        dropout: float,
+    ) -> None:
+        super().__init__()
+        check_sizes(type(self).__name__, input_size, hidden_size, num_layers, dropout)
+        self.recurrence = recurrence
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else hidden_size
+            for name, param in make_parameters(recurrence, layer_input, hidden_size, bias).items():
+                self.register_parameter(f"{name}_l{layer}", param)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
+            f"bias={self.bias}, batch_first={self.batch_first}, dropout={self.dropout}"
+        )
+
+    def layer_params(self, layer: int) -> Params:
+        """The parameters of ``layer`` under the cell names (``weight_ih``, ...)."""
+        names = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
+        if self.recurrence.multiplicative:
+            names += ["weight_mx", "weight_mh"]
+        return {name: getattr(self, f"{name}_l{layer}") for name in names}
+
+    def _initial_states(self, x: Tensor, state: State | None, unbatched: bool) -> list[State]:
+        """Split the ``(L, N, H)`` initial state(s) into one state per layer."""
+        name = type(self).__name__
+        batch = x.shape[1]
+        shape = (self.num_layers, self.hidden_size)
+        expected = shape if unbatched else (self.num_layers, batch, self.hidden_size)
+        full = (self.num_layers, batch, self.hidden_size)
+        if state is None:
+            zeros = x.new_zeros(full)
+            tensors = [zeros, zeros] if self.recurrence.has_cell else [zeros]
+        elif self.recurrence.has_cell:
+            if not isinstance(state, tuple) or len(state) != 2:
+                raise ValueError(
+                    f"{name}: expected state to be a tuple (h_0, c_0), got {type(state).__name__}"
+                )
+            check_shape(name, "h_0", state[0], expected)
+            check_shape(name, "c_0", state[1], expected)
+            tensors = [state[0].reshape(full), state[1].reshape(full)]
+        else:
+            if not isinstance(state, Tensor):
+                raise ValueError(
+                    f"{name}: expected state to be a tensor h_0, got {type(state).__name__}"
+                )
+            check_shape(name, "h_0", state, expected)
+            tensors = [state.reshape(full)]
+        per_layer = [t.unbind(0) for t in tensors]
+        if self.recurrence.has_cell:
+            return [(h, c) for h, c in zip(*per_layer, strict=True)]
+        return list(per_layer[0])
+
+    def run_layer(self, layer: int, x: Tensor, state: State) -> tuple[Tensor, State]:
+        """Run one layer over ``x`` (T, N, I_layer) from ``state``; return outputs (T, N, H)."""
+        params = self.layer_params(layer)
+        projected = self.recurrence.project(x, params)  # each (T, N, ·), one matmul per tensor
+        outputs = []
+        for step_inputs in zip(*(p.unbind(0) for p in projected), strict=True):
+            state = self.recurrence.step(step_inputs, state, params)
+            outputs.append(state[0] if isinstance(state, tuple) else state)
+        return torch.stack(outputs), state
+
+    def _forward(self, x: Tensor, state: State | None) -> tuple[Tensor, State]:
+        name = type(self).__name__
+        seq, unbatched = check_sequence(name, x, self.input_size, self.batch_first)
+        states = self._initial_states(seq, state, unbatched)
+        finals = []
+        for layer in range(self.num_layers):
+            if layer > 0 and self.dropout > 0.0:
+                seq = F.dropout(seq, self.dropout, self.training)
+            seq, final = self.run_layer(layer, seq, states[layer])
+            finals.append(final)
+        output = seq.transpose(0, 1) if self.batch_first else seq
+        if unbatched:
+            output = seq.squeeze(1)
+        if self.recurrence.has_cell:
+            h_n = torch.stack([f[0] for f in finals if isinstance(f, tuple)])
+            c_n = torch.stack([f[1] for f in finals if isinstance(f, tuple)])
+            if unbatched:
+                h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
+            return output, (h_n, c_n)
+        h_n = torch.stack([f for f in finals if isinstance(f, Tensor)])
+        return output, (h_n.squeeze(1) if unbatched else h_n)
+
+
+_SHAPES = r"""
+    Inputs: ``input, state``
+        - **input** ``(T, N, I)``, or ``(N, T, I)`` when ``batch_first``, or unbatched ``(T, I)``.
+        - **state** {state_in}, zeros if omitted.
+
+    Outputs: ``output, state_n``
+        - **output** ``(T, N, H)`` (``(N, T, H)`` when ``batch_first``, ``(T, H)`` unbatched):
+          the last layer's hidden state at every step.
+        - **state_n** {state_out}.
+"""
+_H_STATE = "``h_0`` of shape ``(L, N, H)`` (``(L, H)`` unbatched)"
+_HC_STATE = "a tuple ``(h_0, c_0)``, each ``(L, N, H)`` (``(L, H)`` unbatched)"
+
+_ARGS = """
+    Args:
+        input_size: features ``I`` of the input.
+        hidden_size: features ``H`` of the state.
+        num_layers: number ``L`` of stacked layers; layer ``k > 0`` reads layer ``k - 1``.
+        bias: whether to use ``b_ih`` and ``b_hh``.
+        batch_first: whether input and output are ``(N, T, ·)`` rather than ``(T, N, ·)``.
+        dropout: dropout probability on the outputs of every layer but the last (training only).
+"""
+
+
+class RNN(RecurrentStack):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        *,
+        nonlinearity: str = "tanh",
+    ) -> None:
+        recurrence = rnn_recurrence(nonlinearity, "RNN")
+        super().__init__(
+            recurrence, input_size, hidden_size, num_layers, bias, batch_first, dropout
+        )
+        self.nonlinearity = nonlinearity
+
+    def forward(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        output, h_n = self._forward(x, state)
+        assert isinstance(h_n, Tensor)
+        return output, h_n
+
+
+class LSTM(RecurrentStack):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__(
+            LSTM_RECURRENCE, input_size, hidden_size, num_layers, bias, batch_first, dropout
+        )
+
+    def forward(
+        self, x: Tensor, state: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        output, state_n = self._forward(x, state)
+        assert isinstance(state_n, tuple)
+        return output, state_n
+
+
+class GRU(RecurrentStack):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__(
+            GRU_RECURRENCE, input_size, hidden_size, num_layers, bias, batch_first, dropout
+        )
+
+    def forward(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        output, h_n = self._forward(x, state)
+        assert isinstance(h_n, Tensor)
+        return output, h_n
+
+
+class MLSTM(RecurrentStack):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__(
+            MLSTM_RECURRENCE, input_size, hidden_size, num_layers, bias, batch_first, dropout
+        )
+
+    def forward(
+        self, x: Tensor, state: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        output, state_n = self._forward(x, state)
+        assert isinstance(state_n, tuple)
+        return output, state_n
+
+
+class MGRU(RecurrentStack):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__(
+            MGRU_RECURRENCE, input_size, hidden_size, num_layers, bias, batch_first, dropout
+        )
+
+    def forward(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        output, h_n = self._forward(x, state)
+        assert isinstance(h_n, Tensor)
+        return output, h_n
+
+
+RNN.__doc__ = (
+    r"""A multi-layer Elman RNN, ``tanh`` or ``relu`` (same parameters as :class:`torch.nn.RNN`).
+
+    .. math::
+
+        h_t = \phi(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}),
+        \qquad \phi \in \{\tanh, \mathrm{relu}\}
+"""
+    + _ARGS
+    + '        nonlinearity: ``"tanh"`` or ``"relu"`` (keyword only).\n'
+    + _SHAPES.format(state_in=_H_STATE, state_out="``h_n`` like ``h_0``")
+    + """
+    Example::
+
+        >>> rnn = RNN(3, 5, num_layers=2)
+        >>> output, h_n = rnn(torch.randn(7, 2, 3))
+        >>> output.shape, h_n.shape
+        (torch.Size([7, 2, 5]), torch.Size([2, 2, 5]))
+"""
+)
+
+LSTM.__doc__ = (
+    r"""A multi-layer LSTM (same parameters, names and gate order as :class:`torch.nn.LSTM`).
+
+    .. math::
+
+        \begin{aligned}
+        (i_t, f_t, g_t, o_t) &= W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh} \\
+        c_t &= \sigma(f_t) \odot c_{t-1} + \sigma(i_t) \odot \tanh(g_t) \\
+        h_t &= \sigma(o_t) \odot \tanh(c_t)
+        \end{aligned}
+
+    The step is :func:`rnnbook.cells.lstm_step`, shared with :class:`rnnbook.LSTMCell`.
+"""
+    + _ARGS
+    + _SHAPES.format(state_in=_HC_STATE, state_out="``(h_n, c_n)`` like ``(h_0, c_0)``")
+    + """
+    Example::
+
+        >>> lstm = LSTM(3, 5)
+        >>> lstm.load_state_dict(torch.nn.LSTM(3, 5).state_dict())
+        <All keys matched successfully>
+        >>> output, (h_n, c_n) = lstm(torch.randn(7, 2, 3))
+        >>> output.shape, c_n.shape
+        (torch.Size([7, 2, 5]), torch.Size([1, 2, 5]))
+"""
+)
+
+GRU.__doc__ = (
+    r"""A multi-layer GRU (same parameters, names and gate order as :class:`torch.nn.GRU`).
+
+    .. math::
+
+        \begin{aligned}
+        r_t &= \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}) \\
+        z_t &= \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}) \\
+        n_t &= \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})) \\
+        h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+        \end{aligned}
+"""
+    + _ARGS
+    + _SHAPES.format(state_in=_H_STATE, state_out="``h_n`` like ``h_0``")
+    + """
+    Example::
+
+        >>> output, h_n = GRU(3, 5, batch_first=True)(torch.randn(2, 7, 3))
+        >>> output.shape
+        torch.Size([2, 7, 5])
+"""
+)
+
+MLSTM.__doc__ = (
+    r"""A multi-layer multiplicative LSTM (Krause et al. 2016).
+
+    .. math::
+
+        \begin{aligned}
+        m_t &= (W_{mx} x_t) \odot (W_{mh} h_{t-1}) \\
+        (i_t, f_t, g_t, o_t) &= W_{ih} x_t + b_{ih} + W_{hh} m_t + b_{hh} \\
+        c_t &= \sigma(f_t) \odot c_{t-1} + \sigma(i_t) \odot \tanh(g_t) \\
+        h_t &= \sigma(o_t) \odot \tanh(c_t)
+        \end{aligned}
+
+    Parameters per layer ``k``: ``weight_ih_l{k}`` ``(4H, I)``, ``weight_hh_l{k}`` ``(4H, H)``,
+    ``weight_mx_l{k}`` ``(H, I)``, ``weight_mh_l{k}`` ``(H, H)``, ``bias_ih_l{k}`` and
+    ``bias_hh_l{k}`` ``(4H,)``.
+"""
+    + _ARGS
+    + _SHAPES.format(state_in=_HC_STATE, state_out="``(h_n, c_n)`` like ``(h_0, c_0)``")
+    + """
+    Example::
+
+        >>> output, (h_n, c_n) = MLSTM(3, 5)(torch.randn(7, 2, 3))
+        >>> h_n.shape
+        torch.Size([1, 2, 5])
+"""
+)
+
+MGRU.__doc__ = (
+    r"""A multi-layer multiplicative GRU (formulation and rationale in :class:`rnnbook.MGRUCell`).
+
+    .. math::
+
+        \begin{aligned}
+        m_t &= (W_{mx} x_t) \odot (W_{mh} h_{t-1}) \\
+        r_t &= \sigma(W_{ir} x_t + b_{ir} + W_{hr} m_t + b_{hr}) \\
+        z_t &= \sigma(W_{iz} x_t + b_{iz} + W_{hz} m_t + b_{hz}) \\
+        n_t &= \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} m_t + b_{hn})) \\
+        h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+        \end{aligned}
+
+    The input-dependent transition :math:`m_t` replaces :math:`h_{t-1}` in the recurrent
+    pre-activations, as in mLSTM; the interpolation keeps :math:`h_{t-1}`, the GRU's
+    additive path for gradients.
+"""
+    + _ARGS
+    + _SHAPES.format(state_in=_H_STATE, state_out="``h_n`` like ``h_0``")
+    + """
+    Example::
+
+        >>> output, h_n = MGRU(3, 5, num_layers=2)(torch.randn(7, 2, 3))
+        >>> h_n.shape
+        torch.Size([2, 2, 5])
+"""
+)

@@ -1,0 +1,247 @@
+r"""The Simple Recurrent Unit (Lei et al. 2018): one big projection, then a cheap scan.
+
+Per layer, every matrix product of the SRU depends on the input only, so the
+projections of all time steps are one matrix product ``U = x W^T``; what is left
+is elementwise and runs in :mod:`rnnbook.sru_fast` (a reference loop in PyTorch ops,
+or a fused kernel with a hand-written backward).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rnnbook.cells import check_shape, check_step_input
+from rnnbook.layers import check_sequence, check_sizes
+from rnnbook.sru_fast import sru_recurrence, sru_step
+
+Mode = Literal["fast", "reference"]
+
+_EQUATIONS = r"""
+    .. math::
+
+        \begin{aligned}
+        f_t &= \sigma(W_f x_t + v_f \odot c_{t-1} + b_f) \\
+        r_t &= \sigma(W_r x_t + v_r \odot c_{t-1} + b_r) \\
+        c_t &= f_t \odot c_{t-1} + (1 - f_t) \odot (W x_t) \\
+        h_t &= r_t \odot c_t + (1 - r_t) \odot \alpha x_t
+        \end{aligned}
+
+    When ``input_size != hidden_size`` a learned projection :math:`W_s x_t` replaces
+    :math:`\alpha x_t`. Initialisation follows the paper: weights with zero mean and
+    variance :math:`1/I` (uniform), :math:`b_f = 0`, :math:`b_r` = ``highway_bias``, and the
+    scaling correction :math:`\alpha = \sqrt{1 + 2 e^{b_r}}` (:math:`\sqrt{3}` for
+    :math:`b_r = 0`) that keeps :math:`\mathrm{Var}[h_t] \approx \mathrm{Var}[x_t]`;
+    :math:`v_f, v_r \sim U(-1/\sqrt{H}, 1/\sqrt{H})`.
+"""
+
+
+def _init_layer(weight: Tensor, weight_c: Tensor, bias: Tensor | None, highway_bias: float) -> None:
+    bound = math.sqrt(3.0 / weight.shape[1])  # variance 1/I
+    hidden = weight_c.shape[0] // 2
+    with torch.no_grad():
+        weight.uniform_(-bound, bound)
+        weight_c.uniform_(-1.0 / math.sqrt(hidden), 1.0 / math.sqrt(hidden))
+        if bias is not None:
+            bias[:hidden].zero_()
+            bias[hidden:].fill_(highway_bias)
+
+
+def _alpha(input_size: int, hidden_size: int, highway_bias: float) -> float:
+    return math.sqrt(1.0 + 2.0 * math.exp(highway_bias)) if input_size == hidden_size else 1.0
+
+
+class SRUCell(nn.Module):
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, *, highway_bias: float = 0.0
+    ) -> None:
+        super().__init__()
+        check_sizes("SRUCell", input_size, hidden_size, 1, 0.0)
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.bias = bias
+        blocks = 3 if input_size == hidden_size else 4
+        self.weight = nn.Parameter(torch.empty(blocks * hidden_size, input_size))
+        self.weight_c = nn.Parameter(torch.empty(2 * hidden_size))
+        self.bias_fr = nn.Parameter(torch.empty(2 * hidden_size)) if bias else None
+        self.alpha = _alpha(input_size, hidden_size, highway_bias)
+        _init_layer(self.weight, self.weight_c, self.bias_fr, highway_bias)
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, bias={self.bias}, alpha={self.alpha:.4g}"
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        x, unbatched = check_step_input("SRUCell", input, self.input_size)
+        batch_shape = (x.shape[0], self.hidden_size)
+        if hx is None:
+            c = x.new_zeros(batch_shape)
+        else:
+            check_shape("SRUCell", "c", hx, (self.hidden_size,) if unbatched else batch_shape)
+            c = hx.reshape(batch_shape)
+        skip = x if self.input_size == self.hidden_size else None
+        # U_t = W x_t: (N, K*H)
+        u = F.linear(x, self.weight)
+        h, c = sru_step(u, skip, c, self.weight_c, self.bias_fr, self.alpha)
+        return (h[0], c[0]) if unbatched else (h, c)
+
+
+SRUCell.__doc__ = (
+    r"""One SRU step; unlike the other cells its state is ``c`` and it returns ``(h, c)``.
+
+    The output :math:`h_t` is *not* fed back: only :math:`c_{t-1}` enters the next step.
+"""
+    + _EQUATIONS
+    + """
+    Args:
+        input_size: features ``I`` of the input.
+        hidden_size: features ``H`` of the state.
+        bias: whether to use ``b_f`` and ``b_r`` (stored together as ``bias_fr`` ``(2H,)``).
+        highway_bias: initial value of ``b_r`` (keyword only).
+
+    Parameters: ``weight`` ``(K H, I)`` stacks :math:`W, W_f, W_r` (and :math:`W_s` when
+    ``I != H``, ``K = 4``); ``weight_c`` ``(2H,)`` stacks :math:`v_f, v_r`.
+
+    Inputs: ``input, hx``
+        - **input** ``(N, I)`` or ``(I,)``
+        - **hx** the memory ``c`` ``(N, H)`` or ``(H,)``, zeros if omitted.
+
+    Outputs: ``(h', c')``, each ``(N, H)`` or ``(H,)``; pass ``c'`` as the next ``hx``.
+
+    Example::
+
+        >>> cell = SRUCell(4, 4)
+        >>> h, c = cell(torch.randn(2, 4))
+        >>> h, c = cell(torch.randn(2, 4), c)
+        >>> h.shape
+        torch.Size([2, 4])
+"""
+)
+
+
+class SRU(nn.Module):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        *,
+        highway_bias: float = 0.0,
+        mode: Mode = "fast",
+    ) -> None:
+        super().__init__()
+        check_sizes("SRU", input_size, hidden_size, num_layers, dropout)
+        if mode not in ("fast", "reference"):
+            raise ValueError(f"SRU: expected mode 'fast' or 'reference', got {mode!r}")
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        self.mode: Mode = mode
+        self.alphas: list[float] = []
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else hidden_size
+            blocks = 3 if layer_input == hidden_size else 4
+            weight = nn.Parameter(torch.empty(blocks * hidden_size, layer_input))
+            weight_c = nn.Parameter(torch.empty(2 * hidden_size))
+            bias_fr = nn.Parameter(torch.empty(2 * hidden_size)) if bias else None
+            _init_layer(weight, weight_c, bias_fr, highway_bias)
+            self.register_parameter(f"weight_l{layer}", weight)
+            self.register_parameter(f"weight_c_l{layer}", weight_c)
+            self.register_parameter(f"bias_l{layer}", bias_fr)
+            self.alphas.append(_alpha(layer_input, hidden_size, highway_bias))
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
+            f"bias={self.bias}, batch_first={self.batch_first}, dropout={self.dropout}, "
+            f"mode={self.mode!r}"
+        )
+
+    def run_layer(self, layer: int, x: Tensor, c0: Tensor) -> tuple[Tensor, Tensor]:
+        """Run one layer over ``x`` (T, N, I_layer) from ``c0`` (N, H); return ``(h, c_T)``."""
+        weight: Tensor = getattr(self, f"weight_l{layer}")
+        weight_c: Tensor = getattr(self, f"weight_c_l{layer}")
+        bias: Tensor | None = getattr(self, f"bias_l{layer}")
+        alpha = self.alphas[layer]
+        skip = x if weight.shape[0] == 3 * self.hidden_size else None
+        # U = W x for all t at once: (T, N, K*H)
+        u = F.linear(x, weight)
+        if self.mode == "fast":
+            return sru_recurrence(u, skip, weight_c, bias, c0, alpha)
+        c = c0
+        outputs = []
+        skips = skip.unbind(0) if skip is not None else [None] * x.shape[0]
+        for u_t, s_t in zip(u.unbind(0), skips, strict=True):
+            h, c = sru_step(u_t, s_t, c, weight_c, bias, alpha)
+            outputs.append(h)
+        return torch.stack(outputs), c
+
+    def forward(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        seq, unbatched = check_sequence("SRU", x, self.input_size, self.batch_first)
+        full = (self.num_layers, seq.shape[1], self.hidden_size)
+        if state is None:
+            c0 = seq.new_zeros(full)
+        else:
+            expected = (self.num_layers, self.hidden_size) if unbatched else full
+            check_shape("SRU", "c_0", state, expected)
+            c0 = state.reshape(full)
+        finals = []
+        for layer, c_layer in enumerate(c0.unbind(0)):
+            if layer > 0 and self.dropout > 0.0:
+                seq = F.dropout(seq, self.dropout, self.training)
+            seq, c_n = self.run_layer(layer, seq, c_layer)
+            finals.append(c_n)
+        c_final = torch.stack(finals)
+        if unbatched:
+            return seq.squeeze(1), c_final.squeeze(1)
+        return (seq.transpose(0, 1) if self.batch_first else seq), c_final
+
+
+SRU.__doc__ = (
+    r"""A multi-layer Simple Recurrent Unit (Lei et al. 2018); its state is ``c``, not ``h``.
+"""
+    + _EQUATIONS
+    + """
+    Args:
+        input_size: features ``I`` of the input.
+        hidden_size: features ``H`` of the state.
+        num_layers: number ``L`` of stacked layers; layer ``k > 0`` reads layer ``k - 1``.
+        bias: whether to use ``b_f`` and ``b_r``.
+        batch_first: whether input and output are ``(N, T, ·)`` rather than ``(T, N, ·)``.
+        dropout: dropout probability on the outputs of every layer but the last (training only).
+        highway_bias: initial value of ``b_r`` (keyword only).
+        mode: ``"fast"`` (fused recurrence with a hand-written backward, compiled on first use,
+            see :mod:`rnnbook.sru_fast`) or ``"reference"`` (a loop of :func:`sru_step` that
+            autograd differentiates). Both compute the same values and gradients.
+
+    Parameters per layer ``k``: ``weight_l{k}`` ``(K H, I_k)`` stacks :math:`W, W_f, W_r`
+    (and :math:`W_s`, ``K = 4``, when the layer's input size differs from ``H``),
+    ``weight_c_l{k}`` ``(2H,)`` stacks :math:`v_f, v_r`, ``bias_l{k}`` ``(2H,)`` stacks
+    :math:`b_f, b_r`.
+
+    Inputs: ``input, state``
+        - **input** ``(T, N, I)``, or ``(N, T, I)`` when ``batch_first``, or unbatched ``(T, I)``.
+        - **state** the memories ``c_0`` ``(L, N, H)`` (``(L, H)`` unbatched), zeros if omitted.
+
+    Outputs: ``output, c_n``
+        - **output** ``(T, N, H)`` (``(N, T, H)`` when ``batch_first``, ``(T, H)`` unbatched):
+          the last layer's :math:`h_t` at every step.
+        - **c_n** ``(L, N, H)`` (``(L, H)`` unbatched): each layer's final memory.
+
+    Example::
+
+        >>> sru = SRU(8, 8, num_layers=2)
+        >>> output, c_n = sru(torch.randn(5, 3, 8))
+        >>> output.shape, c_n.shape
+        (torch.Size([5, 3, 8]), torch.Size([2, 3, 8]))
+"""
+)
