@@ -11,16 +11,14 @@ CHAPTERS := $(CHAPTERS_MD:.md=.ipynb)
 # One thread count everywhere: reductions then add up in the same order on every run.
 export OMP_NUM_THREADS ?= 2
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 
-.PHONY: help install book test unit nbval notebooks lint clean
+.PHONY: help install book test unit nbval browser browser-deps notebooks lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
@@ -33,13 +31,23 @@ book: $(STAMP)  ## build the static site into _build/html (fails on any warning 
 
 unit: $(STAMP)  ## lint and unit tests
 	$(BIN)/ruff check src tests scripts
-	$(BIN)/pytest
+	$(BIN)/pytest --ignore=tests/browser
 
 nbval: $(STAMP)  ## re-execute every chapter and compare with its stored outputs
 	$(BIN)/pytest -p no:cacheprovider --nbval --nbval-current-env \
 	    --nbval-sanitize-with book/nbval-sanitize.cfg $(CHAPTERS)
 
-test: unit nbval  ## unit tests, then pytest --nbval over every chapter
+browser-deps:  ## install Debian's Chromium when missing (needs root and apt-get)
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "no chromium and no root to install it: the browser tests will fail and say so"; fi; }
+
+browser: book browser-deps  ## open every page of the built site in headless Chromium
+	$(BIN)/pytest -p no:cacheprovider tests/browser
+
+test: unit nbval browser  ## unit tests, pytest --nbval over every chapter, browser tests of the site
 
 notebooks: $(STAMP)  ## re-sync every chapter .md -> .ipynb and re-execute it
 	$(BIN)/jupytext --sync $(CHAPTERS_MD)

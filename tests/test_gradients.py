@@ -51,8 +51,11 @@ def test_spectral_radius_is_set() -> None:
 
 @pytest.mark.parametrize(
     ("weight", "radius", "message"),
-    [(torch.randn(3, 4), 1.0, "square"), (torch.randn(3, 3), 0.0, "radius > 0"),
-     (torch.zeros(3, 3), 1.0, "nilpotent")],
+    [
+        (torch.randn(3, 4), 1.0, "square"),
+        (torch.randn(3, 3), 0.0, "radius > 0"),
+        (torch.zeros(3, 3), 1.0, "nilpotent"),
+    ],
 )
 def test_spectral_radius_bad_input(weight: Tensor, radius: float, message: str) -> None:
     with pytest.raises(ValueError, match=message):

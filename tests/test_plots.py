@@ -15,7 +15,8 @@ def test_unrolled_diagram_labels_every_step(steps: int) -> None:
     ax = draw_unrolled_rnn(steps)
     texts = [text.get_text() for text in ax.texts]
     for step in range(1, steps + 1):
-        assert f"$x_{step}$" in texts and f"$h_{step}$" in texts and f"$y_{step}$" in texts
+        for node in ("x", "h", "y"):
+            assert f"${node}_{step}$" in texts
     # Shared weights: W_hh once on the folded loop and once per step after the first.
     assert texts.count("$W_{hh}$") == steps
     assert texts.count("$W_{ih}$") == steps + 1

@@ -48,8 +48,9 @@ def cell_step(cell: nn.Module) -> Step:
     return step
 
 
-def hidden_gradient_norms(step: Step, inputs: Tensor, loss_fn: Callable[[Tensor], Tensor],
-                          state: State | None = None) -> Tensor:
+def hidden_gradient_norms(
+    step: Step, inputs: Tensor, loss_fn: Callable[[Tensor], Tensor], state: State | None = None
+) -> Tensor:
     r"""Run ``step`` over ``inputs`` and return :math:`\lVert\partial L/\partial h_t\rVert`.
 
     Args:
@@ -70,15 +71,18 @@ def hidden_gradient_norms(step: Step, inputs: Tensor, loss_fn: Callable[[Tensor]
     for x in inputs.unbind(0):  # x: (N, I)
         hidden, state = step(x, state)
         if not hidden.requires_grad:
-            raise ValueError("hidden_gradient_norms: the hidden state does not require grad; "
-                             "expected a step with parameters or inputs that require grad")
+            raise ValueError(
+                "hidden_gradient_norms: the hidden state does not require grad; "
+                "expected a step with parameters or inputs that require grad"
+            )
         hidden.retain_grad()
         hiddens.append(hidden)
     loss = loss_fn(torch.stack(hiddens))  # hiddens stacked: (T, N, H)
     if loss.dim() != 0:
-        raise ValueError(f"hidden_gradient_norms: loss_fn must return a scalar, got shape "
-                         f"{tuple(loss.shape)}")
-    loss.backward()
+        raise ValueError(
+            f"hidden_gradient_norms: loss_fn must return a scalar, got shape {tuple(loss.shape)}"
+        )
+    loss.backward()  # type: ignore[no-untyped-call]
     norms = []
     for hidden in hiddens:
         grad = hidden.grad if hidden.grad is not None else torch.zeros_like(hidden)
@@ -101,8 +105,9 @@ def scale_spectral_radius_(weight: Tensor, radius: float) -> Tensor:
         ``weight``, rescaled.
     """
     if weight.dim() != 2 or weight.shape[0] != weight.shape[1]:
-        raise ValueError(f"scale_spectral_radius_: expected a square matrix, got "
-                         f"{tuple(weight.shape)}")
+        raise ValueError(
+            f"scale_spectral_radius_: expected a square matrix, got {tuple(weight.shape)}"
+        )
     if radius <= 0:
         raise ValueError(f"scale_spectral_radius_: expected radius > 0, got {radius}")
     current = torch.linalg.eigvals(weight.double()).abs().max().item()

@@ -26,25 +26,44 @@ def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
 
 def _node(ax: Axes, x: float, y: float, kind: str, label: str) -> None:
     box = FancyBboxPatch(
-        (x - 0.32, y - 0.22), 0.64, 0.44, boxstyle="round,pad=0.04",
-        facecolor=_NODE_COLOURS[kind], edgecolor="#333333", linewidth=1.2,
+        (x - 0.32, y - 0.22),
+        0.64,
+        0.44,
+        boxstyle="round,pad=0.04",
+        facecolor=_NODE_COLOURS[kind],
+        edgecolor="#333333",
+        linewidth=1.2,
     )
     ax.add_patch(box)
     ax.text(x, y, label, ha="center", va="center", fontsize=12, color="black")
 
 
-def _arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float], label: str = "",
-           rad: float = 0.0, label_offset: tuple[float, float] = (0.0, 0.0),
-           shrink: float = 12.0) -> None:
-    ax.add_patch(FancyArrowPatch(
-        start, end, arrowstyle="-|>", mutation_scale=14, linewidth=1.3,
-        color="#555555", connectionstyle=f"arc3,rad={rad}", shrinkA=shrink, shrinkB=shrink,
-    ))
+def _arrow(
+    ax: Axes,
+    start: tuple[float, float],
+    end: tuple[float, float],
+    label: str = "",
+    rad: float = 0.0,
+    label_offset: tuple[float, float] = (0.0, 0.0),
+    shrink: float = 12.0,
+) -> None:
+    ax.add_patch(
+        FancyArrowPatch(
+            start,
+            end,
+            arrowstyle="-|>",
+            mutation_scale=14,
+            linewidth=1.3,
+            color="#555555",
+            connectionstyle=f"arc3,rad={rad}",
+            shrinkA=shrink,
+            shrinkB=shrink,
+        )
+    )
     if label:
         middle_x = (start[0] + end[0]) / 2 + label_offset[0]
         middle_y = (start[1] + end[1]) / 2 + label_offset[1]
-        ax.text(middle_x, middle_y, label, ha="center", va="center", fontsize=10,
-                color="#b03030")
+        ax.text(middle_x, middle_y, label, ha="center", va="center", fontsize=10, color="#b03030")
 
 
 def draw_unrolled_rnn(num_steps: int = 4, ax: Axes | None = None) -> Axes:
@@ -71,8 +90,15 @@ def draw_unrolled_rnn(num_steps: int = 4, ax: Axes | None = None) -> Axes:
     _node(ax, 0.0, rows["y"], "y", "$y_t$")
     _arrow(ax, (0.0, rows["x"]), (0.0, rows["h"]), "$W_{ih}$", label_offset=(-0.35, 0))
     _arrow(ax, (0.0, rows["h"]), (0.0, rows["y"]), "$W_{ho}$", label_offset=(-0.35, 0))
-    _arrow(ax, (0.36, rows["h"] + 0.12), (0.36, rows["h"] - 0.12), "$W_{hh}$", rad=-2.5,
-           label_offset=(0.62, 0.38), shrink=0.0)
+    _arrow(
+        ax,
+        (0.36, rows["h"] + 0.12),
+        (0.36, rows["h"] - 0.12),
+        "$W_{hh}$",
+        rad=-2.5,
+        label_offset=(0.62, 0.38),
+        shrink=0.0,
+    )
     ax.text(1.6, rows["h"], "=", fontsize=22, ha="center", va="center")
 
     # The unrolled network: one copy per step, the state flowing left to right.
@@ -82,13 +108,16 @@ def draw_unrolled_rnn(num_steps: int = 4, ax: Axes | None = None) -> Axes:
         _node(ax, column, rows["x"], "x", f"$x_{step + 1}$")
         _node(ax, column, rows["h"], "h", f"$h_{step + 1}$")
         _node(ax, column, rows["y"], "y", f"$y_{step + 1}$")
-        _arrow(ax, (column, rows["x"]), (column, rows["h"]), "$W_{ih}$",
-               label_offset=(-0.35, 0))
-        _arrow(ax, (column, rows["h"]), (column, rows["y"]), "$W_{ho}$",
-               label_offset=(-0.35, 0))
+        _arrow(ax, (column, rows["x"]), (column, rows["h"]), "$W_{ih}$", label_offset=(-0.35, 0))
+        _arrow(ax, (column, rows["h"]), (column, rows["y"]), "$W_{ho}$", label_offset=(-0.35, 0))
         if step:  # the first arrow comes from the initial state h_0, not through W_hh
-            _arrow(ax, (column - 1.6, rows["h"]), (column, rows["h"]), "$W_{hh}$",
-                   label_offset=(0, 0.3))
+            _arrow(
+                ax,
+                (column - 1.6, rows["h"]),
+                (column, rows["h"]),
+                "$W_{hh}$",
+                label_offset=(0, 0.3),
+            )
         else:
             _arrow(ax, (column - 0.95, rows["h"]), (column, rows["h"]))
     ax.text(first - 1.05, rows["h"], "$h_0$", ha="center", va="center", fontsize=11)
@@ -99,8 +128,9 @@ def draw_unrolled_rnn(num_steps: int = 4, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def plot_gradient_norms(norms: Mapping[str, Sequence[float]], ax: Axes | None = None,
-                        title: str = "") -> Axes:
+def plot_gradient_norms(
+    norms: Mapping[str, Sequence[float]], ax: Axes | None = None, title: str = ""
+) -> Axes:
     r"""Plot :math:`\lVert \partial L / \partial h_t \rVert` against the step :math:`t`.
 
     Args:

@@ -1,0 +1,200 @@
+"""The built site, page by page, in headless Chromium, the way a reader sees it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urljoin, urlparse
+
+import pytest
+from browser_support import ROOT, SITE, toc_pages
+
+PAGES = toc_pages()
+CHAPTERS = [page for page in PAGES if (ROOT / page.replace(".html", ".ipynb")).exists()]
+
+
+@dataclass
+class Visit:
+    """A loaded page and everything that went wrong while loading it."""
+
+    page: Any
+    console_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+
+
+def visit(browser: Any, url: str, color_scheme: str = "light") -> Visit:
+    context = browser.new_context(
+        color_scheme=color_scheme, viewport={"width": 1280, "height": 900}
+    )
+    page = context.new_page()
+    record = Visit(page)
+    page.on(
+        "console",
+        lambda message: message.type == "error" and record.console_errors.append(message.text),
+    )
+    page.on("pageerror", lambda error: record.console_errors.append(str(error)))
+    page.on(
+        "requestfailed",
+        lambda request: record.failed_requests.append(f"{request.url} ({request.failure})"),
+    )
+    page.on(
+        "response",
+        lambda response: (
+            response.status >= 400
+            and record.failed_requests.append(f"{response.url} (HTTP {response.status})")
+        ),
+    )
+    response = page.goto(url, wait_until="networkidle")
+    assert response is not None, f"{url} did not answer"
+    assert response.ok, f"{url} answered HTTP {response.status}"
+    return record
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_loads_without_errors_and_every_image_shows(
+    browser: Any, base_url: str, path: str
+) -> None:
+    record = visit(browser, base_url + path)
+    assert record.console_errors == [], f"{path}: console errors"
+    assert record.failed_requests == [], f"{path}: failed requests"
+    broken = record.page.eval_on_selector_all(
+        "img", "imgs => imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
+    )
+    assert broken == [], f"{path}: images that did not load"
+    record.page.context.close()
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_math_is_rendered(browser: Any, base_url: str, path: str) -> None:
+    source = (SITE / path).read_text()
+    expected = source.count('class="math')
+    record = visit(browser, base_url + path)
+    page = record.page
+    if expected:
+        page.wait_for_selector("mjx-container", timeout=15_000)
+    rendered = page.locator("mjx-container").count()
+    errors = page.locator("mjx-merror").count()
+    assert rendered >= expected, f"{path}: {rendered} of {expected} math blocks rendered"
+    assert errors == 0, f"{path}: {errors} MathJax errors"
+    page.context.close()
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_chapter_shows_outputs_figures_and_launch_buttons(
+    browser: Any, base_url: str, path: str
+) -> None:
+    record = visit(browser, base_url + path)
+    page = record.page
+    assert page.locator(".cell_output").count() > 0, f"{path}: no code outputs"
+    assert page.locator(".cell_output img").count() > 0, f"{path}: no figures"
+    notebook = path.replace(".html", ".ipynb")
+    links = page.eval_on_selector_all("a[href]", "anchors => anchors.map(a => a.href)")
+    colab = [link for link in links if "colab.research.google.com" in link]
+    binder = [link for link in links if "mybinder.org" in link]
+    assert colab, f"{path}: no Colab button"
+    assert all(link.endswith(f"/blob/main/{notebook}") for link in colab), colab
+    assert binder, f"{path}: no Binder button"
+    assert all(link.endswith(f"urlpath=tree/{notebook}") for link in binder), binder
+    downloads = [link for link in links if link.endswith(f"_sources/{notebook}")]
+    assert downloads, f"{path}: no download button for {notebook}"
+    response = page.request.get(downloads[0])
+    assert response.ok, f"{downloads[0]} answered HTTP {response.status}"
+    assert b'"cells"' in response.body(), f"{downloads[0]} is not a notebook"
+    page.context.close()
+
+
+def test_search_finds_lstm(browser: Any, base_url: str) -> None:
+    page = visit(browser, base_url + "search.html?q=LSTM").page
+    page.wait_for_selector("#search-results ul.search li", timeout=15_000)
+    hits = page.locator("#search-results ul.search li").count()
+    assert hits > 0, "searching for LSTM found nothing"
+    page.context.close()
+
+
+def test_light_dark_switch_changes_the_theme(browser: Any, base_url: str) -> None:
+    page = visit(browser, base_url + CHAPTERS[0]).page
+
+    def state() -> tuple[str, str]:
+        theme = page.evaluate("document.documentElement.dataset.theme")
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        return theme, background
+
+    seen = {state()}
+    for _ in range(2):  # the switch cycles light -> dark -> auto
+        page.locator(".theme-switch-button").first.click()
+        page.wait_for_timeout(200)
+        seen.add(state())
+    themes = {theme for theme, _ in seen}
+    backgrounds = {background for _, background in seen}
+    assert {"light", "dark"} <= themes, f"themes seen: {themes}"
+    assert len(backgrounds) >= 2, "the background colour never changed"
+    page.context.close()
+
+
+def test_screenshot_of_a_chapter(browser: Any, base_url: str) -> None:
+    page = visit(browser, base_url + CHAPTERS[0]).page
+    page.wait_for_selector("mjx-container", timeout=15_000)
+    out = ROOT / "_build" / "screenshots" / CHAPTERS[0].replace("/", "-").replace(".html", ".png")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(out))
+    assert out.stat().st_size > 10_000, "the screenshot is suspiciously small"
+    page.context.close()
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if values.get("id"):
+            self.ids.add(str(values["id"]))
+        for key in ("href", "src"):
+            if values.get(key) and (tag != "link" or key == "href"):
+                self.hrefs.append(str(values[key]))
+
+
+def _parse(path: Path) -> _Links:
+    parser = _Links()
+    parser.feed(path.read_text(errors="replace"))
+    return parser
+
+
+def test_no_internal_link_is_broken(site: Path) -> None:
+    """Every relative href/src of every page resolves to a file, and its #anchor exists."""
+    broken = []
+    parsed: dict[Path, _Links] = {}
+    for page in sorted(site.rglob("*.html")):
+        if page.relative_to(site).parts[0] in {"_static", "_sources"}:
+            continue  # theme templates and downloads, not pages
+        parsed.setdefault(page, _parse(page))
+        for href in parsed[page].hrefs:
+            url = urlparse(href)
+            if url.scheme or href.startswith(("//", "mailto:", "javascript:", "data:")):
+                continue
+            target = (
+                page
+                if not url.path
+                else Path(unquote(urljoin(page.as_uri(), url.path)).removeprefix("file://"))
+            )
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                broken.append(f"{page.relative_to(site)} -> {href}")
+                continue
+            if url.fragment and target.suffix == ".html":
+                anchors = parsed.setdefault(target, _parse(target)).ids
+                if unquote(url.fragment) not in anchors:
+                    broken.append(f"{page.relative_to(site)} -> {href} (no such anchor)")
+    assert broken == [], "broken internal links:\n" + "\n".join(broken[:30])
+
+
+def test_every_toc_page_was_built(site: Path) -> None:
+    missing = [page for page in PAGES if not (site / page).exists()]
+    assert missing == [], f"pages in _toc.yml without HTML: {missing}"
+    assert re.search(r"book/intro\.html", (site / "index.html").read_text())
