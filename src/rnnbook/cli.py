@@ -1,0 +1,355 @@
+"""The ``rnnbook`` command: list tasks, train into a run folder, re-evaluate a run, benchmark.
+
+.. code-block:: console
+
+    $ rnnbook tasks
+    $ rnnbook train copy --out runs/copy-lstm --cell lstm --seq-len 20 --output-len 10
+    $ rnnbook evaluate runs/copy-lstm --seed 7 --seq-len 100 --output-len 50
+    $ rnnbook bench --help
+
+Bad arguments exit with code 2 and one line on stderr. Every chapter shows the command
+that made its run folders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from rnnbook.tasks import available_tasks, task_options
+
+__all__ = ["build_parser", "main"]
+
+
+class UsageError(Exception):
+    """A bad command line: reported as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _boolean(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def _task_option_table() -> dict[str, dict[str, Any]]:
+    """Every task option (union over tasks) → argparse settings and the tasks having it."""
+    table: dict[str, dict[str, Any]] = {}
+    for name in available_tasks():
+        for option in task_options(name):
+            entry = table.setdefault(
+                option.name, {"type": option.type, "choices": set(), "tasks": []}
+            )
+            entry["tasks"].append(name)
+            if option.choices:
+                entry["choices"].update(option.choices)
+    return table
+
+
+def _add_task_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("task options (see `rnnbook tasks`)")
+    for name, entry in _task_option_table().items():
+        kind = entry["type"]
+        convert = _boolean if kind is bool else kind
+        group.add_argument(
+            "--" + name.replace("_", "-"),
+            dest="task__" + name,
+            type=convert,
+            choices=sorted(entry["choices"]) or None,
+            default=None,
+            metavar=kind.__name__.upper() if not entry["choices"] else None,
+            help=f"({', '.join(entry['tasks'])})",
+        )
+
+
+def _task_overrides(args: argparse.Namespace, task: str) -> dict[str, Any]:
+    given = {
+        k[len("task__") :]: v
+        for k, v in vars(args).items()
+        if k.startswith("task__") and v is not None
+    }
+    known = {option.name for option in task_options(task)}
+    foreign = sorted(set(given) - known)
+    if foreign:
+        flags = ", ".join("--" + name.replace("_", "-") for name in foreign)
+        raise UsageError(f"task {task!r} has no option {flags}; see `rnnbook tasks`")
+    return given
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (subcommands ``tasks``, ``train``, ``evaluate``, ``bench``)."""
+    from rnnbook import available_rnns
+
+    parser = _Parser(
+        prog="rnnbook", description="Recurrent networks with PyTorch: the book's experiments."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    tasks = commands.add_parser("tasks", help="list the tasks, their options and defaults")
+    tasks.set_defaults(func=_cmd_tasks)
+
+    train = commands.add_parser("train", help="train a model on a task and write a run folder")
+    train.add_argument(
+        "task", choices=available_tasks(), metavar="TASK", help=", ".join(available_tasks())
+    )
+    train.add_argument("--out", required=True, metavar="DIR", help="run folder to write")
+    model = train.add_argument_group("model")
+    model.add_argument(
+        "--cell",
+        default="lstm",
+        choices=available_rnns(),
+        metavar="NAME",
+        help=f"recurrent module: {', '.join(available_rnns())} (default lstm)",
+    )
+    model.add_argument("--hidden-size", type=_positive_int, default=64)
+    model.add_argument("--num-layers", type=_positive_int, default=1)
+    model.add_argument(
+        "--embedding-size",
+        type=_positive_int,
+        default=None,
+        help="token tasks: learn an embedding of this size (default one-hot)",
+    )
+    model.add_argument("--dropout", type=float, default=0.0)
+    model.add_argument(
+        "--chrono-tmax",
+        type=_positive_float,
+        default=None,
+        help="chrono initialisation of the gates (Tallec & Ollivier 2018)",
+    )
+    model.add_argument("--forget-bias", type=float, default=None, help="forget-gate bias")
+    optim = train.add_argument_group("training")
+    optim.add_argument("--epochs", type=_positive_int, default=10)
+    optim.add_argument("--batch-size", type=_positive_int, default=32)
+    optim.add_argument("--lr", type=_positive_float, default=1e-3)
+    optim.add_argument("--optimizer", choices=["adam", "adamw"], default="adam")
+    optim.add_argument("--weight-decay", type=float, default=0.0)
+    optim.add_argument("--clip", type=_positive_float, default=1.0, help="max gradient norm")
+    optim.add_argument("--no-clip", action="store_true", help="no gradient-norm clipping")
+    optim.add_argument(
+        "--clip-value",
+        type=_positive_float,
+        default=None,
+        help="clip each gradient element to [-X, X] (the copy seed: 1)",
+    )
+    optim.add_argument("--schedule", choices=["cosine", "onecycle", "plateau"], default=None)
+    optim.add_argument(
+        "--patience", type=_positive_int, default=None, help="early stopping patience"
+    )
+    optim.add_argument("--max-seconds", type=_positive_float, default=None, help="time budget")
+    optim.add_argument(
+        "--max-steps", type=_positive_int, default=None, help="optimiser step budget"
+    )
+    data = train.add_argument_group("data")
+    data.add_argument("--train-samples", type=_positive_int, default=10_000)
+    data.add_argument("--val-samples", type=_positive_int, default=1_000)
+    data.add_argument("--test-samples", type=_positive_int, default=1_000)
+    train.add_argument("--seed", type=_non_negative_int, default=0)
+    train.add_argument("--device", default="auto", help="auto (cuda → mps → cpu), cpu, cuda, mps")
+    train.add_argument("--threads", type=_positive_int, default=None, help="PyTorch CPU threads")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_task_options(train)
+    train.set_defaults(func=_cmd_train)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="re-evaluate a run folder on fresh data; prints a JSON line of metrics"
+    )
+    evaluate.add_argument("run", metavar="DIR", help="a run folder written by `rnnbook train`")
+    evaluate.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=None,
+        help="data seed (default: the run's test seed)",
+    )
+    evaluate.add_argument(
+        "--samples",
+        type=_positive_int,
+        default=None,
+        help="test sequences (default: the run's test_samples)",
+    )
+    evaluate.add_argument("--split", choices=["train", "val", "test"], default="test")
+    evaluate.add_argument("--batch-size", type=_positive_int, default=1024)
+    evaluate.add_argument(
+        "--chunk-len",
+        type=_positive_int,
+        default=None,
+        help="feed sequences in pieces of this many steps, carrying the state",
+    )
+    evaluate.add_argument("--threads", type=_positive_int, default=None, help="PyTorch CPU threads")
+    _add_task_options(evaluate)
+    evaluate.set_defaults(func=_cmd_evaluate)
+
+    bench = commands.add_parser(
+        "bench", help="time the recurrent modules (rnnbook.bench)", add_help=False
+    )
+    bench.set_defaults(func=None)
+    return parser
+
+
+def _cmd_tasks(args: argparse.Namespace) -> None:
+    from rnnbook.tasks import task_class
+
+    for name in available_tasks():
+        doc = (task_class(name).__doc__ or "").strip().splitlines()[0]
+        print(f"{name}: {doc}")
+        for option in task_options(name):
+            flag = "--" + option.name.replace("_", "-")
+            choices = f" {{{','.join(option.choices)}}}" if option.choices else ""
+            print(f"  {flag:<20} default {option.default!r:<10}{choices}  {option.help}")
+
+
+def _cmd_train(args: argparse.Namespace) -> None:
+    from rnnbook.models import ModelConfig
+    from rnnbook.runs import RunConfig, train_run
+    from rnnbook.train import TrainConfig
+
+    options = _task_overrides(args, args.task)
+    config = RunConfig(
+        task=args.task,
+        task_options=options,
+        model=ModelConfig(
+            cell=args.cell,
+            hidden_size=args.hidden_size,
+            num_layers=args.num_layers,
+            embedding_size=args.embedding_size,
+            dropout=args.dropout,
+            chrono_tmax=args.chrono_tmax,
+            forget_bias=args.forget_bias,
+        ),
+        train=TrainConfig(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            optimizer=args.optimizer,
+            weight_decay=args.weight_decay,
+            clip=None if args.no_clip else args.clip,
+            clip_value=args.clip_value,
+            schedule=args.schedule,
+            patience=args.patience,
+            seed=args.seed,
+            device=args.device,
+            num_threads=args.threads,
+            max_seconds=args.max_seconds,
+            max_steps=args.max_steps,
+            progress=not args.quiet,
+        ),
+        train_samples=args.train_samples,
+        val_samples=args.val_samples,
+        test_samples=args.test_samples,
+    )
+    config.make_task()  # validate the task options before any work
+    run = train_run(config, out=args.out)
+    history = run.history
+    summary = {k: round(v, 6) for k, v in run.metrics["test"].items()}
+    print(
+        f"{args.task}: {len(history)} epoch(s) in {run.metrics['train_seconds']:.1f} s "
+        f"({history.stop_reason}); wrote {args.out}"
+    )
+    print(json.dumps(summary))
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    import torch
+
+    from rnnbook.runs import load_run
+    from rnnbook.train import evaluate
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    run = load_run(args.run)
+    overrides = _task_overrides(args, run.config.task)
+    task = run.task.with_options(**overrides) if overrides else run.task
+    if (task.input_size, task.output_size) != (run.task.input_size, run.task.output_size):
+        raise ValueError(
+            f"evaluate: these options change the model's input/output sizes "
+            f"({run.task.input_size}, {run.task.output_size}) → "
+            f"({task.input_size}, {task.output_size})"
+        )
+    seed = (
+        args.seed
+        if args.seed is not None
+        else int(run.metrics.get("test_seed", run.config.train.seed + 1))
+    )
+    samples = args.samples if args.samples is not None else run.config.test_samples
+    metrics = evaluate(
+        run.model,
+        task,
+        task.data(samples, seed, args.split),
+        args.batch_size,
+        chunk_len=args.chunk_len,
+    )
+    print(json.dumps(metrics))
+
+
+def _run_bench(argv: Sequence[str]) -> int:
+    from rnnbook import bench  # type: ignore[attr-defined,unused-ignore]
+
+    parser = _Parser(prog="rnnbook bench", description="Time the recurrent modules.")
+    bench.add_arguments(parser)
+    parser.set_defaults(func=bench.run)
+    args = parser.parse_args(list(argv))
+    result = args.func(args)
+    return int(result) if isinstance(result, int) else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rnnbook`` console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] == "bench":
+            return _run_bench(argv[1:])
+        args = build_parser().parse_args(argv)
+        args.func(args)
+    except UsageError as error:
+        print(f"rnnbook: error: {error}", file=sys.stderr)
+        return 2
+    except (ValueError, FileNotFoundError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"rnnbook: error: {message}", file=sys.stderr)
+        return 2
+    except ImportError as error:
+        print(f"rnnbook: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rnnbook: interrupted", file=sys.stderr)
+        return 130
+    return 0

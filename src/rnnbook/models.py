@@ -1,0 +1,189 @@
+"""Task models: input encoding → a recurrent module from :func:`rnnbook.make_rnn` → a linear head.
+
+The same three-part model serves every task of the book; the task says what goes in
+(token ids or real features) and what comes out (a prediction per step, or one from the
+last step). The model knows nothing of training.
+
+Introduced in the crash-course chapter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from rnnbook import available_rnns, make_rnn
+from rnnbook.tasks import Task
+
+__all__ = ["ModelConfig", "SequenceModel", "build_model", "greedy_answer", "initialise_recurrent"]
+
+
+@dataclass
+class ModelConfig:
+    """Hyperparameters of a task model.
+
+    Attributes:
+        cell: a name from :func:`rnnbook.available_rnns`.
+        hidden_size, num_layers, dropout: as in ``torch.nn.LSTM``.
+        embedding_size: token tasks only: ``None`` feeds one-hot vectors (the seeds'
+            digit-sum and counting models), an int learns an embedding (the copy seed).
+        chrono_tmax: if set, chrono initialisation (Tallec & Ollivier 2018) of the gates.
+        forget_bias: if set, the forget-gate bias (gated cells).
+    """
+
+    cell: str = "lstm"
+    hidden_size: int = 64
+    num_layers: int = 1
+    embedding_size: int | None = None
+    dropout: float = 0.0
+    chrono_tmax: float | None = None
+    forget_bias: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.cell not in available_rnns():
+            raise ValueError(
+                f"ModelConfig: unknown cell {self.cell!r}; expected one of {available_rnns()}"
+            )
+        for name in ("hidden_size", "num_layers"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"ModelConfig: expected {name} >= 1, got {value!r}")
+        if self.embedding_size is not None and (
+            isinstance(self.embedding_size, bool)
+            or not isinstance(self.embedding_size, int)
+            or self.embedding_size < 1
+        ):
+            raise ValueError(
+                f"ModelConfig: expected embedding_size >= 1 or None, got {self.embedding_size!r}"
+            )
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"ModelConfig: expected 0 <= dropout < 1, got {self.dropout!r}")
+        if self.chrono_tmax is not None and not self.chrono_tmax > 1:
+            raise ValueError(f"ModelConfig: expected chrono_tmax > 1, got {self.chrono_tmax!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict."""
+        return dataclasses.asdict(self)
+
+
+class SequenceModel(nn.Module):
+    """Encoding → recurrent module → linear head.
+
+    .. math::  e_t = \\mathrm{enc}(x_t), \\quad h_t = \\mathrm{RNN}(e_t, h_{t-1}),
+               \\quad \\hat y_t = W_o h_t + b_o
+
+    Args:
+        input_kind: ``"tokens"`` or ``"real"``.
+        input_size: vocabulary size (tokens) or number of features (real).
+        output_size: classes, or 1 for regression.
+        output_mode: ``"sequence"`` (all steps) or ``"last"`` (the last step only).
+        config: a :class:`ModelConfig`.
+
+    Inputs: ``inputs`` (N, T) token ids or (N, T, input_size) floats, batch first like the
+    data sets; the recurrent module runs time-major (T, N, ·) inside.
+
+    Outputs: (N, T, output_size) for ``"sequence"``, (N, output_size) for ``"last"``.
+    """
+
+    def __init__(
+        self,
+        input_kind: Literal["tokens", "real"],
+        input_size: int,
+        output_size: int,
+        output_mode: Literal["sequence", "last"],
+        config: ModelConfig | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config = config if config is not None else ModelConfig()
+        self.input_kind, self.output_mode = input_kind, output_mode
+        self.input_size, self.output_size = input_size, output_size
+        self.embedding: nn.Embedding | None = None
+        rnn_input = input_size
+        if input_kind == "tokens" and config.embedding_size is not None:
+            self.embedding = nn.Embedding(input_size, config.embedding_size)
+            rnn_input = config.embedding_size
+        self.rnn = make_rnn(
+            config.cell,
+            rnn_input,
+            config.hidden_size,
+            num_layers=config.num_layers,
+            dropout=config.dropout if config.num_layers > 1 else 0.0,
+        )
+        self.head = nn.Linear(config.hidden_size, output_size)
+        initialise_recurrent(self.rnn, config)
+
+    def encode(self, inputs: Tensor) -> Tensor:
+        """Batch-first inputs → time-major features (T, N, I)."""
+        features: Tensor
+        if self.input_kind == "tokens":
+            if self.embedding is not None:
+                features = self.embedding(inputs)  # (N, T, E)
+            else:
+                features = F.one_hot(inputs, self.input_size).float()  # (N, T, V)
+        else:
+            features = inputs  # (N, T, F)
+        return features.transpose(0, 1)
+
+    def run(self, inputs: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        """Per-step outputs (N, T, output_size) and the final recurrent state.
+
+        Feeding a long sequence in pieces, each with the state the previous piece returned,
+        gives the same outputs as feeding it whole.
+        """
+        hidden, state = self.rnn(self.encode(inputs), state)  # (T, N, H)
+        outputs: Tensor = self.head(hidden)  # (T, N, O)
+        return outputs.transpose(0, 1), state  # (N, T, O)
+
+    def forward(self, inputs: Tensor) -> Tensor:
+        if self.output_mode == "last":
+            hidden, _ = self.rnn(self.encode(inputs))  # (T, N, H)
+            last: Tensor = self.head(hidden[-1])  # (N, O)
+            return last
+        return self.run(inputs)[0]
+
+
+def build_model(task: Task, config: ModelConfig | None = None) -> SequenceModel:
+    """The model that fits ``task``'s inputs and outputs."""
+    return SequenceModel(
+        task.input_kind, task.input_size, task.output_size, task.output_mode, config
+    )
+
+
+def initialise_recurrent(rnn: nn.Module, config: ModelConfig) -> None:
+    """Apply ``config.chrono_tmax`` and ``config.forget_bias`` (from :mod:`rnnbook.init`)."""
+    if config.chrono_tmax is None and config.forget_bias is None:
+        return
+    try:
+        from rnnbook import init  # type: ignore[attr-defined,unused-ignore]
+    except ImportError as error:  # the initialisers arrive with the recurrent-modules work
+        raise ValueError(
+            f"ModelConfig: chrono_tmax/forget_bias need rnnbook.init ({error})"
+        ) from error
+    if config.chrono_tmax is not None:
+        init.chrono_init_(rnn, config.chrono_tmax)
+    if config.forget_bias is not None:
+        init.forget_bias_init_(rnn, config.forget_bias)
+
+
+@torch.no_grad()
+def greedy_answer(model: SequenceModel, prompt: Tensor, stop: int, max_new: int) -> list[int]:
+    """Extend a token ``prompt`` (T,) one argmax token at a time until ``stop`` or ``max_new``.
+
+    Used to show what a digit-sum model writes on its own (no teacher forcing).
+    """
+    model.eval()
+    logits, state = model.run(prompt[None])
+    written: list[int] = []
+    token = int(logits[0, -1].argmax())
+    while len(written) < max_new:
+        written.append(token)
+        if token == stop:
+            break
+        logits, state = model.run(torch.tensor([[token]]), state)
+        token = int(logits[0, -1].argmax())
+    return written

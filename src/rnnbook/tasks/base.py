@@ -1,0 +1,328 @@
+"""What every task shares: data containers, seeding by chunks, the ``Task`` interface.
+
+A task turns a seed into a batch of ``(inputs, targets)`` tensors, knows its loss and its
+metrics, and can show one example as text. Data are made in chunks of :data:`CHUNK_SIZE`
+samples, chunk ``k`` drawn from its own generator seeded by ``(seed, split, k)``; so a data
+set is the same whether it is built at once (:class:`SequenceData`) or chunk by chunk while
+training (:class:`StreamedData`, for sets too large to hold in memory such as 100,000 adding
+sequences at T = 1000).
+
+Introduced in the crash-course chapter; every experiment chapter uses it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+from torch.utils.data import Dataset
+
+__all__ = [
+    "CHUNK_SIZE",
+    "IGNORE_INDEX",
+    "SPLITS",
+    "SequenceData",
+    "StreamedData",
+    "Task",
+    "holdout_mask",
+]
+
+CHUNK_SIZE = 1024
+"""Samples per generation chunk; part of what defines a data set for a given seed."""
+
+IGNORE_INDEX = -100
+"""Target value for time steps that carry no loss (as ``F.cross_entropy``'s default)."""
+
+SPLITS = ("train", "val", "test")
+"""Data splits. Tasks with a held-out pool draw ``val`` and ``test`` from it."""
+
+STREAM_THRESHOLD = 50_000_000
+"""Above this many input elements, :meth:`Task.data` streams instead of materialising."""
+
+
+class SequenceData(Dataset[tuple[Tensor, Tensor]]):
+    """A data set held in memory: ``inputs`` (N, T) or (N, T, F), ``targets`` (N, ...).
+
+    A ``torch.utils.data.Dataset``; :meth:`batches` slices it directly, which is much faster
+    than a ``DataLoader`` for the small tensors of this book.
+    """
+
+    def __init__(self, inputs: Tensor, targets: Tensor) -> None:
+        if inputs.shape[0] != targets.shape[0]:
+            raise ValueError(
+                f"SequenceData: inputs and targets must have the same number of samples, "
+                f"got {inputs.shape[0]} and {targets.shape[0]}"
+            )
+        self.inputs = inputs
+        self.targets = targets
+
+    def __len__(self) -> int:
+        return int(self.inputs.shape[0])
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        return self.inputs[index], self.targets[index]
+
+    def batches(
+        self, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None
+    ) -> Iterator[tuple[Tensor, Tensor]]:
+        """Yield ``(inputs, targets)`` batches of at most ``batch_size`` samples."""
+        n = len(self)
+        order = torch.randperm(n, generator=generator) if shuffle else None
+        for start in range(0, n, batch_size):
+            if order is None:
+                yield (
+                    self.inputs[start : start + batch_size],
+                    self.targets[start : start + batch_size],
+                )
+            else:
+                index = order[start : start + batch_size]
+                yield self.inputs[index], self.targets[index]
+
+
+class StreamedData:
+    """A data set regenerated chunk by chunk, never held in memory at once.
+
+    Identical, sample for sample, to ``task.generate(num_samples, seed, split)``; shuffling
+    permutes chunks and samples within a chunk.
+    """
+
+    def __init__(self, task: Task, num_samples: int, seed: int, split: str = "train") -> None:
+        task._check_request(num_samples, seed, split)
+        self.task, self.num_samples, self.seed, self.split = task, num_samples, seed, split
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def chunk(self, k: int) -> SequenceData:
+        """Chunk ``k`` of the data set."""
+        size = min(CHUNK_SIZE, self.num_samples - k * CHUNK_SIZE)
+        return SequenceData(*self.task._chunk(size, self.seed, self.split, k))
+
+    def batches(
+        self, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None
+    ) -> Iterator[tuple[Tensor, Tensor]]:
+        """Yield ``(inputs, targets)`` batches; a batch never spans two chunks."""
+        num_chunks = math.ceil(self.num_samples / CHUNK_SIZE)
+        chunks = torch.randperm(num_chunks, generator=generator).tolist() if shuffle else None
+        for k in chunks if chunks is not None else range(num_chunks):
+            yield from self.chunk(k).batches(batch_size, shuffle, generator)
+
+    def materialize(self) -> SequenceData:
+        """The whole data set in memory."""
+        return self.task.generate(self.num_samples, self.seed, self.split)
+
+
+def holdout_mask(ids: Tensor, fraction: float) -> Tensor:
+    """Which integer ids belong to the held-out pool (a fixed hash, independent of seeds).
+
+    .. math::  \\text{held out}(i) \\iff \\operatorname{hash}(i) \\bmod 10^4 < 10^4 \\cdot f
+
+    Args:
+        ids: integer tensor of any shape, values in ``[0, 2^{62})``.
+        fraction: the held-out fraction ``f`` in ``[0, 1)``.
+
+    Returns:
+        A bool tensor shaped like ``ids``.
+    """
+    h = (ids % 2_147_483_647) & 0xFFFFFFFF
+    h = (h * 0x9E3779B1 + 0x7F4A7C15) & 0xFFFFFFFF  # Knuth multiplicative hash, then a mixer
+    h = h ^ (h >> 15)
+    h = (h * 0x2C1B3C6D) & 0xFFFFFFFF
+    h = h ^ (h >> 12)
+    return (h % 10_000) < round(fraction * 10_000)
+
+
+class Task(ABC):
+    """A sequence task: generates data from a seed, defines the loss and the metrics.
+
+    Subclasses set the class attributes, define a ``Config`` dataclass (validated in
+    ``__post_init__``) and implement :meth:`_generate`, :meth:`loss`, :meth:`score`.
+
+    Attributes:
+        name: registry name, e.g. ``"copy"``.
+        input_kind: ``"tokens"`` (inputs are (N, T) integer ids below ``input_size``) or
+            ``"real"`` (inputs are (N, T, input_size) floats).
+        output_mode: ``"sequence"`` (a prediction per time step) or ``"last"`` (one per
+            sequence, read from the last step).
+        primary_metric: the metric the chapters report; ``higher_is_better`` its direction.
+    """
+
+    name: ClassVar[str]
+    input_kind: ClassVar[Literal["tokens", "real"]]
+    primary_metric: ClassVar[str]
+    higher_is_better: ClassVar[bool] = True
+    config_class: ClassVar[type[Any]]
+
+    def __init__(self, config: Any = None) -> None:
+        if config is None:
+            config = self.config_class()
+        if not isinstance(config, self.config_class):
+            raise ValueError(
+                f"{type(self).__name__}: expected a {self.config_class.__name__}, "
+                f"got {type(config).__name__}"
+            )
+        self.config = config
+
+    # -- description ---------------------------------------------------------------------
+    @property
+    @abstractmethod
+    def input_size(self) -> int:
+        """Vocabulary size (tokens) or number of input features (real)."""
+
+    @property
+    @abstractmethod
+    def output_size(self) -> int:
+        """Number of classes, or 1 for a regression."""
+
+    @property
+    def output_mode(self) -> Literal["sequence", "last"]:
+        """``"sequence"``: one prediction per step; ``"last"``: one per sequence."""
+        return "sequence"
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The task's options as a plain dict (what ``make_task(name, **options)`` takes)."""
+        return dataclasses.asdict(self.config)
+
+    def with_options(self, **overrides: Any) -> Task:
+        """A copy of this task with some options changed (validated again)."""
+        known = {f.name for f in dataclasses.fields(self.config)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ValueError(
+                f"{type(self).__name__}: unknown option(s) {unknown}; "
+                f"expected some of {sorted(known)}"
+            )
+        return type(self)(dataclasses.replace(self.config, **overrides))
+
+    def baseline(self) -> dict[str, float]:
+        """Metrics of a model that ignores what it must remember (empty if none is defined)."""
+        return {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.config})"
+
+    # -- data -----------------------------------------------------------------------------
+    def _check_request(self, num_samples: int, seed: int, split: str) -> None:
+        cls = type(self).__name__
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+            raise ValueError(f"{cls}: expected num_samples >= 1, got {num_samples!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"{cls}: expected a non-negative int seed, got {seed!r}")
+        if split not in SPLITS:
+            raise ValueError(f"{cls}: unknown split {split!r}; expected one of {list(SPLITS)}")
+
+    def _chunk(self, size: int, seed: int, split: str, k: int) -> tuple[Tensor, Tensor]:
+        state = np.random.SeedSequence([seed, SPLITS.index(split), k]).generate_state(2)
+        generator = torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
+        return self._generate(size, generator, split)
+
+    def generate(self, num_samples: int, seed: int = 0, split: str = "train") -> SequenceData:
+        """``num_samples`` examples, a deterministic function of ``(seed, split)``.
+
+        Args:
+            num_samples: how many sequences.
+            seed: non-negative int; the same seed and split always give the same data.
+            split: ``"train"``, ``"val"`` or ``"test"``: independent streams (and, for tasks
+                with a held-out pool, ``val``/``test`` come from that pool).
+        """
+        self._check_request(num_samples, seed, split)
+        parts = [
+            self._chunk(min(CHUNK_SIZE, num_samples - start), seed, split, k)
+            for k, start in enumerate(range(0, num_samples, CHUNK_SIZE))
+        ]
+        return SequenceData(torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]))
+
+    def data(
+        self, num_samples: int, seed: int = 0, split: str = "train", stream: bool | None = None
+    ) -> SequenceData | StreamedData:
+        """Like :meth:`generate`, but streamed when large (or when ``stream=True``)."""
+        if stream is None:
+            inputs, _ = self._chunk(1, seed, split, 0)
+            stream = inputs.numel() * num_samples > STREAM_THRESHOLD
+        if stream:
+            return StreamedData(self, num_samples, seed, split)
+        return self.generate(num_samples, seed, split)
+
+    @abstractmethod
+    def _generate(self, n: int, generator: torch.Generator, split: str) -> tuple[Tensor, Tensor]:
+        """``n`` examples drawn with ``generator`` (vectorised over the batch)."""
+
+    # -- loss and metrics ----------------------------------------------------------------
+    @abstractmethod
+    def loss(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        """Scalar training loss of a batch."""
+
+    @abstractmethod
+    def score(self, outputs: Tensor, targets: Tensor) -> dict[str, Tensor]:
+        """Per-sample metric values, each (N,); their means are the task metrics."""
+
+    def metrics(self, outputs: Tensor, targets: Tensor) -> dict[str, float]:
+        """Task metrics of one batch (means of :meth:`score`)."""
+        return {k: float(v.float().mean()) for k, v in self.score(outputs, targets).items()}
+
+    # -- showing examples -----------------------------------------------------------------
+    @abstractmethod
+    def encode(self, example: Any) -> tuple[Tensor, Tensor]:
+        """One example (task-specific text or numbers) → ``(inputs, targets)``, no batch dim."""
+
+    @abstractmethod
+    def decode_input(self, inputs: Tensor) -> str:
+        """One example's inputs as text."""
+
+    @abstractmethod
+    def decode_target(self, targets: Tensor) -> str:
+        """One example's targets as text."""
+
+    @abstractmethod
+    def decode_output(self, outputs: Tensor) -> str:
+        """One example's model outputs (logits or values) as text, in the targets' format."""
+
+
+# -- helpers shared by the classification tasks -----------------------------------------------
+def token_cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:
+    """Mean cross-entropy over the steps whose target is not :data:`IGNORE_INDEX`.
+
+    .. math::  \\mathcal{L} = -\\frac{1}{|S|}\\sum_{(n,t) \\in S} \\log p_{n,t}(y_{n,t})
+
+    Args:
+        logits: (N, T, C).
+        targets: (N, T) class ids or ``IGNORE_INDEX``.
+    """
+    return F.cross_entropy(logits.flatten(0, -2), targets.flatten(), ignore_index=IGNORE_INDEX)
+
+
+def token_scores(logits: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-sample fraction of scored steps predicted right, and whether all were right.
+
+    Args:
+        logits: (N, T, C); targets: (N, T) with :data:`IGNORE_INDEX` on unscored steps.
+
+    Returns:
+        ``(accuracy, exact)``, each (N,) float.
+    """
+    scored = targets != IGNORE_INDEX  # (N, T)
+    right = (logits.argmax(-1) == targets) & scored
+    count = scored.sum(1)
+    accuracy = right.sum(1) / count.clamp(min=1)
+    exact = (right.sum(1) == count).float()
+    return accuracy, exact
+
+
+def check_int(cls: str, name: str, value: object, minimum: int) -> None:
+    """Raise a one-line ``ValueError`` unless ``value`` is an int >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{cls}: expected {name} >= {minimum} (an int), got {value!r}")
+
+
+def check_fraction(cls: str, name: str, value: object) -> None:
+    """Raise a one-line ``ValueError`` unless ``0 <= value < 1``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+        raise ValueError(f"{cls}: expected 0 <= {name} < 1, got {value!r}")

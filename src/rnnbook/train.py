@@ -1,0 +1,423 @@
+"""Training and evaluation, for any model and any task of :mod:`rnnbook.tasks`.
+
+``fit`` is model-agnostic: it needs a module mapping a batch of inputs to outputs, and a
+task (anything with ``loss(outputs, targets)`` and ``score(outputs, targets)``). It is
+quiet by default; ``progress=True`` shows ``tqdm.auto`` bars, and callbacks receive the
+history after every epoch (for live plots and widgets).
+
+Introduced in the crash-course chapter.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from rnnbook.repro import seed_everything
+from rnnbook.tasks import SequenceData, StreamedData
+from rnnbook.tasks.base import CHUNK_SIZE
+
+__all__ = [
+    "Callback",
+    "History",
+    "TrainConfig",
+    "evaluate",
+    "fit",
+    "predict",
+    "resolve_device",
+]
+
+Data = SequenceData | StreamedData
+
+
+class TaskLike(Protocol):
+    """What ``fit`` needs from a task."""
+
+    def loss(self, outputs: Tensor, targets: Tensor) -> Tensor: ...
+
+    def score(self, outputs: Tensor, targets: Tensor) -> dict[str, Tensor]: ...
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters of :func:`fit`.
+
+    Attributes:
+        epochs: passes over the training data.
+        batch_size: samples per step.
+        lr: learning rate (the peak rate for ``"onecycle"``).
+        optimizer: ``"adam"`` or ``"adamw"``; ``weight_decay`` applies to both.
+        clip: clip the global gradient norm to this (``None``: no clipping).
+        clip_value: clip each gradient element to ``[-clip_value, clip_value]`` (the copy seed).
+        schedule: ``None``, ``"cosine"`` (per step, to 0), ``"onecycle"`` (per step) or
+            ``"plateau"`` (halve the rate when the validation loss stalls 2 epochs).
+        patience: stop when the validation loss has not improved for this many epochs.
+        restore_best: with validation data, end with the weights of the best epoch.
+        seed: seeds the weights' dropout, the shuffling and everything else random.
+        device: ``"auto"`` (cuda → mps → cpu), or any ``torch.device`` string.
+        num_threads: PyTorch threads (``None``: leave as is).
+        max_seconds, max_steps: stop after this much time / this many optimiser steps.
+        eval_batch_size: batch size for validation.
+        progress: show ``tqdm.auto`` progress bars.
+    """
+
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 1e-3
+    optimizer: Literal["adam", "adamw"] = "adam"
+    weight_decay: float = 0.0
+    clip: float | None = 1.0
+    clip_value: float | None = None
+    schedule: Literal["cosine", "onecycle", "plateau"] | None = None
+    patience: int | None = None
+    restore_best: bool = True
+    seed: int = 0
+    device: str = "auto"
+    num_threads: int | None = None
+    max_seconds: float | None = None
+    max_steps: int | None = None
+    eval_batch_size: int = 1024
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "eval_batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"TrainConfig: expected {name} >= 1, got {value!r}")
+        for name in ("patience", "max_steps", "num_threads"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise ValueError(f"TrainConfig: expected {name} >= 1 or None, got {value!r}")
+        for name in ("lr", "clip", "clip_value", "max_seconds"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, int | float) and value > 0):
+                raise ValueError(f"TrainConfig: expected {name} > 0, got {value!r}")
+        if self.weight_decay < 0:
+            raise ValueError(f"TrainConfig: expected weight_decay >= 0, got {self.weight_decay!r}")
+        if self.optimizer not in ("adam", "adamw"):
+            raise ValueError(
+                f"TrainConfig: expected optimizer 'adam' or 'adamw', got {self.optimizer!r}"
+            )
+        if self.schedule not in (None, "cosine", "onecycle", "plateau"):
+            raise ValueError(
+                f"TrainConfig: expected schedule None, 'cosine', 'onecycle' or 'plateau', "
+                f"got {self.schedule!r}"
+            )
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"TrainConfig: expected a non-negative int seed, got {self.seed!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict."""
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class History:
+    """What happened during :func:`fit`, one entry per epoch.
+
+    Attributes:
+        epoch: 1, 2, ...; ``train_loss``: mean training loss of the epoch;
+        val_loss: validation loss (``nan`` without validation data);
+        metrics: validation metric name → values, e.g. ``{"mse": [...]}``;
+        lr: learning rate at the end of the epoch; seconds: wall time since the start;
+        steps: optimiser steps so far; best_epoch: epoch of the lowest validation loss;
+        stop_reason: ``"completed"``, ``"early_stopping"``, ``"max_seconds"``,
+            ``"max_steps"``, ``"callback"`` or ``"diverged"``.
+    """
+
+    epoch: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    metrics: dict[str, list[float]] = field(default_factory=dict)
+    lr: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    steps: list[int] = field(default_factory=list)
+    best_epoch: int | None = None
+    stop_reason: str = "completed"
+
+    def __len__(self) -> int:
+        return len(self.epoch)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (``nan`` kept as a float; ``json`` writes ``NaN``)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> History:
+        """Inverse of :meth:`to_dict`."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        missing = sorted({"epoch", "train_loss", "val_loss"} - set(data))
+        if missing:
+            raise ValueError(f"History: missing field(s) {missing}")
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+Callback = Callable[[History], bool | None]
+"""Called after each epoch with the history so far; return ``True`` to stop training."""
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` → cuda if available, else mps, else cpu; anything else as ``torch.device``."""
+    if str(device) != "auto":
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _batches(
+    data: Data | tuple[Tensor, Tensor],
+    batch_size: int,
+    shuffle: bool,
+    generator: torch.Generator | None,
+) -> Iterator[tuple[Tensor, Tensor]]:
+    if isinstance(data, tuple):
+        data = SequenceData(*data)
+    return data.batches(batch_size, shuffle, generator)
+
+
+def _forward(model: nn.Module, inputs: Tensor, chunk_len: int | None) -> Tensor:
+    """Outputs for a batch, feeding the sequence in pieces of ``chunk_len`` steps if asked."""
+    if chunk_len is None or inputs.shape[1] <= chunk_len:
+        return model(inputs)  # type: ignore[no-any-return]
+    if not hasattr(model, "run"):
+        raise ValueError(
+            "evaluate: chunk_len needs a model with .run(inputs, state), "
+            f"got {type(model).__name__}"
+        )
+    run: Callable[[Tensor, Any], tuple[Tensor, Any]] = model.run  # type: ignore[assignment]
+    state: Any = None
+    pieces: list[Tensor] = []
+    for piece in torch.split(inputs, chunk_len, dim=1):
+        outputs, state = run(piece, state)  # the state is carried from piece to piece
+        pieces.append(outputs)
+    if getattr(model, "output_mode", "sequence") == "last":
+        return pieces[-1][:, -1]
+    return torch.cat(pieces, dim=1)
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    task: TaskLike,
+    data: Data | tuple[Tensor, Tensor],
+    batch_size: int = 1024,
+    device: str | torch.device | None = None,
+    chunk_len: int | None = None,
+) -> dict[str, float]:
+    """Mean loss and task metrics of ``model`` on ``data``.
+
+    Args:
+        model: maps inputs (N, ...) to outputs.
+        task: supplies ``loss`` and ``score``.
+        data: a data set from the task, or an ``(inputs, targets)`` pair.
+        batch_size: samples per forward pass (no gradients are kept).
+        device: where to run; default the model's device.
+        chunk_len: feed long sequences in pieces of this many steps, carrying the state
+            (the copy seed's K + M test); same numbers, less memory.
+
+    Returns:
+        ``{"loss": ..., metric: ...}``, each averaged over samples.
+    """
+    was_training = model.training
+    model.eval()
+    if device is None:
+        first = next(model.parameters(), None)
+        device = first.device if first is not None else torch.device("cpu")
+    device = torch.device(device)
+    loss_sum, count = 0.0, 0
+    sums: dict[str, float] = {}
+    for inputs, targets in _batches(data, batch_size, False, None):
+        inputs, targets = inputs.to(device), targets.to(device)
+        outputs = _forward(model, inputs, chunk_len)
+        n = len(inputs)
+        loss_sum += float(task.loss(outputs, targets)) * n
+        count += n
+        for name, values in task.score(outputs, targets).items():
+            sums[name] = sums.get(name, 0.0) + float(values.float().sum())
+    model.train(was_training)
+    if count == 0:
+        raise ValueError("evaluate: the data set is empty")
+    return {"loss": loss_sum / count, **{name: total / count for name, total in sums.items()}}
+
+
+@torch.no_grad()
+def predict(model: nn.Module, inputs: Tensor, batch_size: int = 1024) -> Tensor:
+    """Model outputs for ``inputs`` (N, ...), in evaluation mode, without gradients."""
+    was_training = model.training
+    model.eval()
+    first = next(model.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
+    outputs = torch.cat(
+        [
+            model(inputs[i : i + batch_size].to(device)).cpu()
+            for i in range(0, len(inputs), batch_size)
+        ]
+    )
+    model.train(was_training)
+    return outputs
+
+
+def _num_batches(data: Data | tuple[Tensor, Tensor], batch_size: int) -> int:
+    if isinstance(data, StreamedData):  # batches never span two chunks
+        full, rest = divmod(len(data), CHUNK_SIZE)
+        return full * math.ceil(CHUNK_SIZE / batch_size) + math.ceil(rest / batch_size)
+    return math.ceil(len(data[0] if isinstance(data, tuple) else data) / batch_size)
+
+
+def _make_scheduler(
+    optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int
+) -> tuple[Any, int]:
+    total = max(1, config.epochs * steps_per_epoch)
+    if config.max_steps is not None:
+        total = min(total, config.max_steps)
+    scheduler: Any = None
+    if config.schedule == "cosine":
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+    elif config.schedule == "onecycle":
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=config.lr, total_steps=total
+        )
+    elif config.schedule == "plateau":
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2)
+    return scheduler, total
+
+
+def fit(
+    model: nn.Module,
+    task: TaskLike,
+    train_data: Data | tuple[Tensor, Tensor],
+    val_data: Data | tuple[Tensor, Tensor] | None = None,
+    config: TrainConfig | None = None,
+    callbacks: Iterable[Callback] = (),
+    **overrides: Any,
+) -> History:
+    """Train ``model`` on ``task`` and return the per-epoch history.
+
+    One step:
+
+    .. math::  \\theta \\leftarrow \\mathrm{Adam}\\big(\\theta,\\ \\mathrm{clip}(\\nabla_\\theta
+               \\mathcal{L}(f_\\theta(x), y))\\big)
+
+    Args:
+        model: any module mapping a batch of inputs to outputs; moved to the device.
+        task: supplies ``loss(outputs, targets)`` and ``score(outputs, targets)``.
+        train_data, val_data: data sets from the task (or ``(inputs, targets)`` pairs).
+        config: a :class:`TrainConfig`; keyword ``overrides`` replace its fields, e.g.
+            ``fit(model, task, data, epochs=3, lr=1e-2)``.
+        callbacks: called after each epoch with the :class:`History`; ``True`` stops.
+
+    Returns:
+        The :class:`History`. With validation data and ``restore_best``, the model ends with
+        the weights of its best validation epoch.
+    """
+    config = dataclasses.replace(config or TrainConfig(), **overrides)
+    seed_everything(config.seed, config.num_threads)
+    generator = torch.Generator().manual_seed(config.seed)
+    device = resolve_device(config.device)
+    model.to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer_class = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
+    optimizer = optimizer_class(params, lr=config.lr, weight_decay=config.weight_decay)
+    steps_per_epoch = _num_batches(train_data, config.batch_size)
+    scheduler, total_steps = _make_scheduler(optimizer, config, steps_per_epoch)
+    per_step = config.schedule in ("cosine", "onecycle")
+
+    history = History()
+    best_loss, best_state, stale = math.inf, None, 0
+    start, step = time.perf_counter(), 0
+    epochs = tqdm(
+        range(1, config.epochs + 1), desc="epochs", disable=not config.progress, leave=True
+    )
+    for epoch in epochs:
+        model.train()
+        loss_sum, count = 0.0, 0
+        batches = tqdm(
+            _batches(train_data, config.batch_size, True, generator),
+            total=steps_per_epoch,
+            desc=f"epoch {epoch}",
+            disable=not config.progress,
+            leave=False,
+        )
+        for inputs, targets in batches:
+            inputs, targets = inputs.to(device), targets.to(device)
+            loss = task.loss(model(inputs), targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()  # type: ignore[no-untyped-call]
+            if config.clip_value is not None:
+                torch.nn.utils.clip_grad_value_(params, config.clip_value)
+            if config.clip is not None:
+                torch.nn.utils.clip_grad_norm_(params, config.clip)
+            optimizer.step()
+            if per_step and step < total_steps:
+                scheduler.step()
+            step += 1
+            loss_sum += float(loss.detach()) * len(inputs)
+            count += len(inputs)
+            if config.progress:
+                batches.set_postfix(loss=f"{loss_sum / count:.4g}", refresh=False)
+            if _out_of_budget(config, start, step):
+                break
+        history.epoch.append(epoch)
+        history.train_loss.append(loss_sum / max(count, 1))
+        monitored = history.train_loss[-1]
+        if val_data is not None:
+            scores = evaluate(model, task, val_data, config.eval_batch_size, device)
+            monitored = scores.pop("loss")
+            history.val_loss.append(monitored)
+            for name, value in scores.items():
+                history.metrics.setdefault(name, []).append(value)
+        else:
+            history.val_loss.append(math.nan)
+        if config.schedule == "plateau":
+            scheduler.step(monitored)
+        history.lr.append(float(optimizer.param_groups[0]["lr"]))
+        history.seconds.append(time.perf_counter() - start)
+        history.steps.append(step)
+        if config.progress:
+            epochs.set_postfix(
+                train=f"{history.train_loss[-1]:.4g}", val=f"{history.val_loss[-1]:.4g}"
+            )
+
+        if not math.isfinite(monitored):
+            history.stop_reason = "diverged"
+            break
+        if monitored < best_loss:
+            best_loss, history.best_epoch, stale = monitored, epoch, 0
+            if val_data is not None and config.restore_best:
+                best_state = copy.deepcopy(model.state_dict())
+        else:
+            stale += 1
+        stop = any(bool(callback(history)) for callback in callbacks)
+        if stop:
+            history.stop_reason = "callback"
+        elif config.patience is not None and stale >= config.patience:
+            history.stop_reason = "early_stopping"
+        elif config.max_steps is not None and step >= config.max_steps:
+            history.stop_reason = "max_steps"
+        elif config.max_seconds is not None and time.perf_counter() - start >= config.max_seconds:
+            history.stop_reason = "max_seconds"
+        if history.stop_reason != "completed":
+            break
+    if best_state is not None and history.best_epoch != history.epoch[-1]:
+        model.load_state_dict(best_state)
+    return history
+
+
+def _out_of_budget(config: TrainConfig, start: float, step: int) -> bool:
+    if config.max_steps is not None and step >= config.max_steps:
+        return True
+    return config.max_seconds is not None and time.perf_counter() - start >= config.max_seconds
