@@ -63,8 +63,8 @@ class ModelConfig:
             )
         if not 0 <= self.dropout < 1:
             raise ValueError(f"ModelConfig: expected 0 <= dropout < 1, got {self.dropout!r}")
-        if self.chrono_tmax is not None and not self.chrono_tmax > 1:
-            raise ValueError(f"ModelConfig: expected chrono_tmax > 1, got {self.chrono_tmax!r}")
+        if self.chrono_tmax is not None and not self.chrono_tmax >= 2:
+            raise ValueError(f"ModelConfig: expected chrono_tmax >= 2, got {self.chrono_tmax!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict."""

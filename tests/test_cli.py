@@ -1,0 +1,228 @@
+"""The rnnbook command: a tiny train → evaluate round trip per task, and the bad arguments."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rnnbook.cli import main
+
+COMMON = [
+    "--hidden-size",
+    "12",
+    "--epochs",
+    "2",
+    "--train-samples",
+    "128",
+    "--val-samples",
+    "32",
+    "--test-samples",
+    "64",
+    "--threads",
+    "1",
+    "--quiet",
+    "--lr",
+    "0.01",
+]
+
+ROUND_TRIPS = {
+    "adding": ["adding", "--seq-len", "8", "--cell", "lstm", "--chrono-tmax", "8"],
+    "copy": [
+        "copy",
+        "--seq-len",
+        "6",
+        "--padding",
+        "2",
+        "--output-len",
+        "4",
+        "--cell",
+        "gru",
+        "--embedding-size",
+        "5",
+        "--clip-value",
+        "1",
+    ],
+    "counting": ["counting", "--high", "20", "--cell", "rnn", "--schedule", "cosine"],
+    "counting-linear": [
+        "counting",
+        "--formulation",
+        "linear",
+        "--as-features",
+        "true",
+        "--high",
+        "20",
+        "--cell",
+        "lstm",
+        "--forget-bias",
+        "1",
+    ],
+    "digit-sum": ["digit-sum", "--max-len", "2", "--cell", "gru", "--num-layers", "2"],
+    "echo": ["echo", "--delay", "2", "--seq-len", "6", "--cell", "rnn", "--patience", "3"],
+}
+METRICS = {
+    "adding": {"mse"},
+    "copy": {"symbol_accuracy", "sequence_accuracy"},
+    "counting": {"exact_match", "token_accuracy"},
+    "counting-linear": {"exact_match", "abs_error"},
+    "digit-sum": {"exact_match", "token_accuracy"},
+    "echo": {"accuracy", "sequence_accuracy"},
+}
+
+
+def last_json(text: str) -> dict[str, float]:
+    return json.loads(text.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("key", sorted(ROUND_TRIPS))
+def test_train_then_evaluate(key: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / key
+    assert main(["train", *ROUND_TRIPS[key], "--out", str(out), *COMMON]) == 0
+    trained = last_json(capsys.readouterr().out)
+    assert set(trained) == METRICS[key] | {"loss"}
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["hidden_size"] == 12
+    assert config["train"]["epochs"] == 2
+
+    # the default evaluation re-draws the run's own test set: same numbers
+    assert main(["evaluate", str(out)]) == 0
+    again = last_json(capsys.readouterr().out)
+    assert again == pytest.approx(trained, rel=1e-4, abs=1e-6)
+    # a fresh seed gives fresh data
+    assert main(["evaluate", str(out), "--seed", "99", "--samples", "50"]) == 0
+    fresh = last_json(capsys.readouterr().out)
+    assert set(fresh) == set(trained)
+    assert fresh["loss"] != pytest.approx(trained["loss"], rel=1e-9)
+
+
+def test_evaluate_with_task_overrides_and_state_carried(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = str(tmp_path / "copy")
+    assert main(["train", *ROUND_TRIPS["copy"], "--out", out, *COMMON]) == 0
+    capsys.readouterr()
+    longer = ["evaluate", out, "--seq-len", "30", "--output-len", "12", "--samples", "40"]
+    assert main(longer) == 0
+    whole = last_json(capsys.readouterr().out)
+    assert main([*longer, "--chunk-len", "7"]) == 0
+    pieces = last_json(capsys.readouterr().out)
+    assert whole == pytest.approx(pieces, rel=1e-5)
+
+
+def test_tasks_lists_options_and_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tasks"]) == 0
+    text = capsys.readouterr().out
+    for expected in (
+        "adding:",
+        "copy:",
+        "counting:",
+        "digit-sum:",
+        "echo:",
+        "--seq-len",
+        "--formulation",
+        "{seq2seq,linear}",
+        "--delay",
+        "--max-len",
+    ):
+        assert expected in text
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory: pytest.TempPathFactory) -> str:
+    out = str(tmp_path_factory.mktemp("cli") / "echo")
+    assert main(["train", *ROUND_TRIPS["echo"], "--out", out, *COMMON]) == 0
+    return out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "the following arguments are required"),
+        (["fly"], "invalid choice"),
+        (["train", "juggling", "--out", "x"], "invalid choice: 'juggling'"),
+        (["train", "echo"], "--out"),
+        (["train", "echo", "--out", "x", "--cell", "tardis"], "invalid choice: 'tardis'"),
+        (["train", "echo", "--out", "x", "--hidden-size", "0"], "positive integer"),
+        (["train", "echo", "--out", "x", "--num-layers", "-1"], "positive integer"),
+        (["train", "echo", "--out", "x", "--epochs", "two"], "positive integer"),
+        (["train", "echo", "--out", "x", "--batch-size", "0"], "positive integer"),
+        (["train", "echo", "--out", "x", "--train-samples", "-5"], "positive integer"),
+        (["train", "echo", "--out", "x", "--lr", "0"], "positive number"),
+        (["train", "echo", "--out", "x", "--seed", "-1"], "non-negative integer"),
+        (["train", "echo", "--out", "x", "--seq-len", "0"], "seq_len >= 1"),
+        (["train", "echo", "--out", "x", "--padding", "3"], "no option --padding"),
+        (["train", "copy", "--out", "x", "--seq-len", "4", "--output-len", "5"], "must not exceed"),
+        (["train", "adding", "--out", "x", "--seq-len", "1"], "seq_len >= 2"),
+        (["train", "echo", "--out", "x", "--cell", "gru", "--forget-bias", "1"], "forget gate"),
+        (["evaluate", "/nonexistent/run"], "not a run folder"),
+        (["evaluate", "RUN", "--samples", "0"], "positive integer"),
+        (["evaluate", "RUN", "--seq-len", "0"], "seq_len >= 1"),
+        (["evaluate", "RUN", "--num-symbols", "5"], "input/output sizes"),
+        (["evaluate", "RUN", "--output-len", "5"], "no option --output-len"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(
+    argv: list[str],
+    message: str,
+    trained_run: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = [trained_run if a == "RUN" else a for a in argv]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("rnnbook: error:")
+    assert message in lines[0]
+    assert "Traceback" not in captured.err
+    assert not (tmp_path / "x").exists()
+
+
+def test_evaluate_a_folder_that_is_not_a_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "config.json").write_text("{broken")
+    assert main(["evaluate", str(tmp_path)]) == 2
+    assert "config.json is corrupted" in capsys.readouterr().err
+
+
+def test_bench_delegates_to_rnnbook_bench(capsys: pytest.CaptureFixture[str]) -> None:
+    if importlib.util.find_spec("rnnbook.bench") is None:
+        assert main(["bench"]) == 2
+        assert "bench" in capsys.readouterr().err
+    else:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["bench", "--help"])
+        assert exit_info.value.code == 0
+        assert "usage: rnnbook bench" in capsys.readouterr().out
+
+
+def test_python_dash_m_rnnbook() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "rnnbook", "train", "nope", "--out", "x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "rnnbook: error: argument TASK: invalid choice: 'nope' "
+        "(choose from 'adding', 'copy', 'counting', 'digit-sum', 'echo')"
+    ]
+    help_text = subprocess.run(
+        [sys.executable, "-m", "rnnbook", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    for command in ("tasks", "train", "evaluate", "bench"):
+        assert command in help_text

@@ -1,0 +1,265 @@
+"""Task generators: shapes, determinism, correct targets, metrics, baselines, bad options."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from rnnbook.tasks import (
+    IGNORE_INDEX,
+    CopyTask,
+    CountingTask,
+    DigitSumTask,
+    StreamedData,
+    available_tasks,
+    make_task,
+    task_options,
+)
+from rnnbook.tasks.base import CHUNK_SIZE
+
+SMALL = {
+    "adding": {"seq_len": 12},
+    "copy": {"seq_len": 8, "padding": 3, "output_len": 5},
+    "counting": {"high": 30},
+    "counting-linear": {"high": 30, "formulation": "linear"},
+    "digit-sum": {"max_len": 3},
+    "echo": {"seq_len": 10, "delay": 3},
+}
+
+
+def small_task(key: str):  # type: ignore[no-untyped-def]
+    return make_task(key.replace("-linear", ""), **SMALL[key])
+
+
+def perfect_outputs(task, targets: torch.Tensor) -> torch.Tensor:  # type: ignore[no-untyped-def]
+    """Outputs a perfect model would give: one-hot logits, or the targets themselves."""
+    if task.output_size == 1:
+        return targets[..., None].clone()
+    return F.one_hot(targets.clamp(min=0), task.output_size).float() * 20
+
+
+def test_registry_lists_every_task() -> None:
+    assert available_tasks() == ["adding", "copy", "counting", "digit-sum", "echo"]
+    for name in available_tasks():
+        task = make_task(name)
+        assert task.name == name
+        assert [o.name for o in task_options(name)] == list(task.options)
+
+
+@pytest.mark.parametrize("key", sorted(SMALL))
+def test_shapes_and_dtypes(key: str) -> None:
+    task = small_task(key)
+    data = task.generate(37, seed=3)
+    assert len(data) == 37
+    inputs, targets = data.inputs, data.targets
+    if task.input_kind == "tokens":
+        assert inputs.dtype == torch.long
+        assert inputs.dim() == 2
+        assert int(inputs.min()) >= 0
+        assert int(inputs.max()) < task.input_size
+    else:
+        assert inputs.dtype == torch.float32
+        assert inputs.shape[-1] == task.input_size
+    if task.output_mode == "last":
+        assert targets.shape == (37,)
+    else:
+        assert targets.shape == inputs.shape[:2]
+        scored = targets[targets != IGNORE_INDEX]
+        assert int(scored.min()) >= 0
+        assert int(scored.max()) < task.output_size
+
+
+@pytest.mark.parametrize("key", sorted(SMALL))
+def test_deterministic_per_seed_and_split(key: str) -> None:
+    task = small_task(key)
+    a, b = task.generate(50, seed=1), task.generate(50, seed=1)
+    assert torch.equal(a.inputs, b.inputs)
+    assert torch.equal(a.targets, b.targets)
+    other_seed = task.generate(50, seed=2)
+    other_split = task.generate(50, seed=1, split="test")
+    assert not torch.equal(a.inputs, other_seed.inputs)
+    assert not torch.equal(a.inputs, other_split.inputs)
+
+
+@pytest.mark.parametrize("key", ["adding", "copy", "digit-sum"])
+def test_streamed_equals_materialised(key: str) -> None:
+    task = small_task(key)
+    n = CHUNK_SIZE + 100
+    whole = task.generate(n, seed=4)
+    streamed = task.data(n, seed=4, stream=True)
+    assert isinstance(streamed, StreamedData)
+    assert len(streamed) == n
+    inputs = torch.cat([x for x, _ in streamed.batches(300)])
+    targets = torch.cat([y for _, y in streamed.batches(300)])
+    assert torch.equal(inputs, whole.inputs)
+    assert torch.equal(targets, whole.targets)
+    shuffled = sorted(x.sum().item() for x, _ in streamed.batches(300, shuffle=True))
+    assert len(shuffled) == 5  # 1024 → 4 batches, 100 → 1: batches never span chunks
+
+
+def test_digit_sum_answers_are_the_digit_sums() -> None:
+    task = DigitSumTask()
+    data = task.generate(500, seed=0)
+    lengths = set()
+    for x, y in zip(data.inputs, data.targets, strict=True):
+        digits, answer = task.decode_input(x).split("=")
+        lengths.add(len(digits))
+        assert answer == str(sum(int(d) for d in digits))
+        assert task.decode_target(y) == answer + "."
+    assert lengths == {1, 2, 3, 4}
+    assert task.decode_input(task.encode("9999")[0]) == "9999=36"
+
+
+def test_digit_sum_holdout_is_disjoint() -> None:
+    task = make_task("digit-sum", max_len=3)
+    train = {task.decode_input(x) for x in task.generate(3000, seed=0).inputs}
+    test = {task.decode_input(x) for x in task.generate(1000, seed=0, split="test").inputs}
+    assert train
+    assert test
+    assert not train & test
+
+
+def test_copy_target_is_the_copied_prefix() -> None:
+    task = make_task("copy", **SMALL["copy"])
+    data = task.generate(200, seed=0)
+    for x, y in zip(data.inputs, data.targets, strict=True):
+        shown, target = task.decode_input(x), task.decode_target(y)
+        assert shown[8:11] == "$$$"
+        assert shown[11:] == " " * 5
+        assert target[:11] == " " * 11
+        assert target[11:] == shown[:5]
+    assert task.decode_input(task.encode("abcrywbt")[0]) == "abcrywbt$$$     "
+
+
+def test_adding_target_is_the_masked_sum() -> None:
+    task = make_task("adding", seq_len=20)
+    data = task.generate(300, seed=0)
+    values, mask = data.inputs[..., 0], data.inputs[..., 1]
+    assert torch.equal(mask.sum(1), torch.full((300,), 2.0))
+    assert bool((mask[:, :10].sum(1) == 1).all())  # "halves": one marker in each half
+    expected = torch.stack([v[m.bool()].sum() for v, m in zip(values, mask, strict=True)])
+    torch.testing.assert_close(data.targets, expected)
+    anywhere = make_task("adding", seq_len=20, markers="anywhere").generate(2000, seed=0)
+    assert bool((anywhere.inputs[..., 1].sum(1) == 2).all())
+    assert bool((anywhere.inputs[:, :10, 1].sum(1) == 2).any())  # both in the first half
+
+
+def test_counting_formulations() -> None:
+    task = CountingTask()
+    data = task.generate(200, seed=0)
+    assert torch.equal(data.targets, data.inputs + 1)
+    assert torch.equal(data.inputs[:, 1:], data.inputs[:, :-1] + 1)
+    train, test = set(task.starts("train").tolist()), set(task.starts("test").tolist())
+    assert train.isdisjoint(test)
+    assert len(train | test) == 97
+    assert 12 <= len(test) <= 28
+    linear = make_task("counting", formulation="linear")
+    x, y = linear.encode(96)
+    assert linear.decode_input(x) == "96 97 98"
+    assert linear.decode_target(y) == "99"
+    assert x.shape == (3, 1)
+    features = make_task("counting", formulation="linear", as_features=True)
+    assert features.encode(5)[0].shape == (1, 3)
+    assert features.input_size == 3
+
+
+def test_echo_targets_are_delayed_inputs() -> None:
+    task = make_task("echo", seq_len=10, delay=3)
+    data = task.generate(50, seed=0)
+    assert bool((data.targets[:, :3] == IGNORE_INDEX).all())
+    assert torch.equal(data.targets[:, 3:], data.inputs[:, :-3])
+
+
+@pytest.mark.parametrize("key", sorted(SMALL))
+def test_perfect_outputs_score_perfectly(key: str) -> None:
+    task = small_task(key)
+    data = task.generate(64, seed=0)
+    scores = task.metrics(perfect_outputs(task, data.targets), data.targets)
+    assert scores[task.primary_metric] == (1.0 if task.higher_is_better else 0.0)
+    assert float(task.loss(perfect_outputs(task, data.targets), data.targets)) < 1e-3
+
+
+@pytest.mark.parametrize("key", ["copy", "digit-sum", "echo", "counting"])
+def test_wrong_outputs_score_zero(key: str) -> None:
+    task = small_task(key)
+    data = task.generate(64, seed=0)
+    wrong = data.targets.clone()
+    scored = wrong != IGNORE_INDEX
+    wrong[scored] = (wrong[scored] + 1) % task.output_size
+    scores = task.metrics(perfect_outputs(task, wrong), data.targets)
+    assert scores[task.primary_metric] == 0.0
+
+
+def test_adding_baseline_is_one_sixth() -> None:
+    task = make_task("adding", seq_len=10)
+    data = task.generate(20_000, seed=0)
+    always_one = torch.ones(len(data), 1)
+    assert task.baseline() == {"mse": pytest.approx(1 / 6)}
+    assert task.metrics(always_one, data.targets)["mse"] == pytest.approx(1 / 6, abs=0.006)
+
+
+def test_copy_baseline_is_the_memoryless_cross_entropy() -> None:
+    task = CopyTask(make_task("copy", seq_len=20, padding=5, output_len=10).config)
+    data = task.generate(8, seed=0)
+    # memoryless: certain of the blanks while waiting, uniform over the 9 symbols after
+    logits = torch.full((8, 35, 11), -1e9)
+    logits[:, :25, 10] = 0.0
+    logits[:, 25:, :9] = 0.0
+    loss = float(task.loss(logits, data.targets))
+    assert loss == pytest.approx(task.baseline()["loss"], rel=1e-5)
+    assert task.baseline()["loss"] == pytest.approx(10 * math.log(9) / 35)
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "message"),
+    [
+        ("nope", {}, "unknown task"),
+        ("copy", {"delay": 2}, "has no option"),
+        ("copy", {"seq_len": 0}, "seq_len >= 1"),
+        ("copy", {"seq_len": 5, "output_len": 6}, "must not exceed"),
+        ("copy", {"padding": -1}, "padding >= 1"),
+        ("adding", {"seq_len": 1}, "seq_len >= 2"),
+        ("adding", {"markers": "middle"}, "markers"),
+        ("digit-sum", {"max_len": 0}, "max_len >= 1"),
+        ("digit-sum", {"min_len": 3, "max_len": 2}, "min_len <= max_len"),
+        ("digit-sum", {"holdout_fraction": 1.0}, "holdout_fraction"),
+        ("counting", {"formulation": "seq"}, "formulation"),
+        ("counting", {"low": 5, "high": 6}, "high - low >= window"),
+        ("echo", {"delay": 20}, "delay < seq_len"),
+        ("echo", {"num_symbols": 1}, "num_symbols >= 2"),
+    ],
+)
+def test_bad_options_raise_clear_errors(
+    name: str, options: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        make_task(name, **options)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda t: t.generate(0), "num_samples >= 1"),
+        (lambda t: t.generate(5, seed=-1), "non-negative int seed"),
+        (lambda t: t.generate(5, split="dev"), "unknown split"),
+        (lambda t: t.encode("12345"), "expected 1 to 4 digits"),
+        (lambda t: t.with_options(max_length=3), "unknown option"),
+    ],
+)
+def test_bad_requests_raise(call, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match=message):
+        call(DigitSumTask())
+
+
+def test_generation_is_fast_and_vectorised() -> None:
+    import time
+
+    start = time.perf_counter()
+    data = make_task("digit-sum").generate(20_000, seed=0)
+    make_task("copy").generate(5_000, seed=0)
+    make_task("adding", seq_len=1000).generate(5_000, seed=0)
+    assert len(data) == 20_000
+    assert time.perf_counter() - start < 3.0

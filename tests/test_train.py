@@ -1,0 +1,154 @@
+"""fit / evaluate: learning, determinism, schedules, budgets, callbacks, early stopping."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from rnnbook.models import ModelConfig, build_model
+from rnnbook.tasks import make_task
+from rnnbook.train import History, TrainConfig, evaluate, fit, predict, resolve_device
+
+TINY = TrainConfig(epochs=3, batch_size=32, lr=1e-2, num_threads=1)
+
+
+def echo_setup(cell: str = "gru", seed: int = 0):  # type: ignore[no-untyped-def]
+    task = make_task("echo", seq_len=8, delay=1, num_symbols=3)
+    torch.manual_seed(seed)
+    model = build_model(task, ModelConfig(cell=cell, hidden_size=16))
+    return task, model, task.generate(512, seed=0), task.generate(256, seed=0, split="val")
+
+
+def test_fit_learns_the_echo_task() -> None:
+    task, model, train, val = echo_setup()
+    before = evaluate(model, task, val)
+    history = fit(model, task, train, val, TINY, epochs=6)
+    after = evaluate(model, task, val)
+    assert len(history) == 6
+    assert history.stop_reason == "completed"
+    assert after["loss"] < before["loss"] / 2
+    assert after["accuracy"] > 0.9 > before["accuracy"]
+    assert history.metrics["accuracy"][-1] == pytest.approx(max(history.metrics["accuracy"]))
+    assert history.steps[-1] == 6 * 16
+    assert all(b >= a for a, b in zip(history.seconds, history.seconds[1:], strict=False))
+
+
+def test_fit_is_deterministic_for_a_seed() -> None:
+    runs = []
+    for _ in range(2):
+        task, model, train, val = echo_setup(seed=5)
+        runs.append((fit(model, task, train, val, TINY), model.head.weight.detach().clone()))
+    assert runs[0][0].train_loss == runs[1][0].train_loss
+    assert torch.equal(runs[0][1], runs[1][1])
+    task, model, train, val = echo_setup(seed=5)
+    other = fit(model, task, train, val, TINY, seed=6)
+    assert other.train_loss != runs[0][0].train_loss
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "onecycle", "plateau"])
+@pytest.mark.parametrize("optimizer", ["adam", "adamw"])
+def test_schedules_and_optimizers(schedule: str, optimizer: str) -> None:
+    task, model, train, val = echo_setup()
+    history = fit(
+        model, task, train, val, TINY, schedule=schedule, optimizer=optimizer, weight_decay=0.01
+    )
+    assert len(history) == 3
+    assert all(math.isfinite(v) for v in history.train_loss)
+    if schedule == "cosine":
+        assert history.lr[-1] < 1e-4  # annealed to ~0 at the last step
+    if schedule == "onecycle":
+        assert history.lr[-1] < history.lr[0]
+
+
+def test_budgets_callbacks_and_early_stopping() -> None:
+    task, model, train, val = echo_setup()
+    assert fit(model, task, train, val, TINY, max_steps=5).steps == [5]
+    assert fit(model, task, train, val, TINY, max_seconds=1e-9).stop_reason == "max_seconds"
+    seen: list[int] = []
+
+    def stop_after_two(history: History) -> bool:
+        seen.append(len(history))
+        return len(history) == 2
+
+    history = fit(model, task, train, val, TINY, epochs=5, callbacks=[stop_after_two])
+    assert seen == [1, 2]
+    assert history.stop_reason == "callback"
+    # lr so small nothing improves after the first epoch → patience runs out
+    history = fit(model, task, train, val, TINY, epochs=10, lr=1e-9, patience=1, clip=None)
+    assert history.stop_reason == "early_stopping"
+    assert len(history) < 10
+
+
+def test_restore_best_keeps_the_best_epoch_weights() -> None:
+    task, model, train, val = echo_setup()
+    history = fit(model, task, train, val, TINY, epochs=4, lr=0.5, clip=None, clip_value=0.1)
+    best = history.val_loss[history.best_epoch - 1]  # type: ignore[operator]
+    assert best == min(history.val_loss)
+    assert evaluate(model, task, val)["loss"] == pytest.approx(best, rel=1e-5)
+
+
+def test_fit_without_validation_and_with_tensor_pairs() -> None:
+    task, model, train, _ = echo_setup()
+    history = fit(model, task, (train.inputs, train.targets), None, TINY)
+    assert all(math.isnan(v) for v in history.val_loss)
+    assert history.metrics == {}
+    assert History.from_dict(history.to_dict()).train_loss == history.train_loss
+
+
+def test_evaluate_in_pieces_equals_whole_and_predict() -> None:
+    task = make_task("copy", seq_len=12, padding=2, output_len=6)
+    torch.manual_seed(0)
+    model = build_model(task, ModelConfig(cell="lstm", hidden_size=8))
+    data = task.generate(40, seed=0)
+    whole = evaluate(model, task, data, batch_size=16)
+    pieces = evaluate(model, task, data, batch_size=16, chunk_len=5)
+    assert whole == pytest.approx(pieces, rel=1e-5)
+    assert set(whole) == {"loss", "symbol_accuracy", "sequence_accuracy"}
+    assert predict(model, data.inputs, batch_size=7).shape == (40, 20, 11)
+    adding = make_task("adding", seq_len=10)
+    model = build_model(adding, ModelConfig(cell="gru", hidden_size=4))
+    data = adding.generate(20, seed=0)
+    assert evaluate(model, adding, data) == pytest.approx(
+        evaluate(model, adding, data, chunk_len=3)
+    )
+
+
+def test_streamed_training_data() -> None:
+    task = make_task("adding", seq_len=6)
+    model = build_model(task, ModelConfig(cell="gru", hidden_size=4))
+    data = task.data(1100, 0, stream=True)
+    # batches never span chunks: 1024 → 22 batches of <= 48, 76 → 2; one-cycle must fit them all
+    history = fit(model, task, data, None, TINY, epochs=1, batch_size=48, schedule="onecycle")
+    assert history.steps == [22 + 2]
+
+
+def test_resolve_device() -> None:
+    assert resolve_device("cpu") == torch.device("cpu")
+    expected = (
+        "cuda"
+        if torch.cuda.is_available()
+        else "mps"
+        if torch.backends.mps.is_available()
+        else "cpu"
+    )
+    assert resolve_device("auto").type == expected
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"epochs": 0}, "epochs >= 1"),
+        ({"batch_size": -2}, "batch_size >= 1"),
+        ({"lr": 0.0}, "lr > 0"),
+        ({"clip": -1.0}, "clip > 0"),
+        ({"schedule": "step"}, "schedule"),
+        ({"optimizer": "sgd"}, "optimizer"),
+        ({"patience": 0}, "patience >= 1"),
+        ({"seed": -1}, "seed"),
+    ],
+)
+def test_bad_train_config(options: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**options)  # type: ignore[arg-type]
