@@ -175,7 +175,7 @@ class SRU(nn.Module):
         skip = x if weight.shape[0] == 3 * self.hidden_size else None
         # U = W x for all t at once: (T, N, K*H)
         u = F.linear(x, weight)
-        if self.mode == "fast":
+        if self.mode == "fast" and x.shape[0] > 1:  # one step: the fused kernel saves nothing
             return sru_recurrence(u, skip, weight_c, bias, c0, alpha)
         c = c0
         outputs = []

@@ -201,6 +201,11 @@ def extension_info() -> ExtensionInfo | None:
     return _info
 
 
+def _threads(u: Tensor) -> int:
+    # a thread costs tens of microseconds to start: worth it only for big scans
+    return max(1, min(torch.get_num_threads(), u.numel() // (1 << 16)))
+
+
 def _ptr(tensor: Tensor | None) -> int | None:
     return None if tensor is None else tensor.data_ptr()
 
@@ -316,7 +321,7 @@ class _SRURecurrence(torch.autograd.Function):
                 width // hidden,
                 h.data_ptr(),
                 c_all.data_ptr(),
-                torch.get_num_threads(),
+                _threads(u),
             )
         else:
             h, c_all = _torch_forward(u, skip, weight_c, bias_used, c0, alpha)
@@ -377,7 +382,7 @@ class _SRURecurrence(torch.autograd.Function):
                 grad_wc_rows.data_ptr(),
                 grad_b_rows.data_ptr(),
                 grad_c0.data_ptr(),
-                torch.get_num_threads(),
+                _threads(u),
             )
             grad_wc, grad_b = grad_wc_rows.sum(0), grad_b_rows.sum(0)
         else:
