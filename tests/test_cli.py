@@ -158,6 +158,7 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> str:
         (["train", "copy", "--out", "x", "--seq-len", "4", "--output-len", "5"], "must not exceed"),
         (["train", "adding", "--out", "x", "--seq-len", "1"], "seq_len >= 2"),
         (["train", "echo", "--out", "x", "--cell", "gru", "--forget-bias", "1"], "forget gate"),
+        (["train", "echo", "--out", "x", "--device", "tpu"], "unknown device 'tpu'"),
         (["evaluate", "/nonexistent/run"], "not a run folder"),
         (["evaluate", "RUN", "--samples", "0"], "positive integer"),
         (["evaluate", "RUN", "--seq-len", "0"], "seq_len >= 1"),

@@ -124,6 +124,12 @@ def test_streamed_training_data() -> None:
     assert history.steps == [22 + 2]
 
 
+def test_fit_rejects_unknown_overrides() -> None:
+    task, model, train, val = echo_setup()
+    with pytest.raises(ValueError, match="unknown option"):
+        fit(model, task, train, val, TINY, epoch=3)
+
+
 def test_resolve_device() -> None:
     assert resolve_device("cpu") == torch.device("cpu")
     expected = (
@@ -147,6 +153,7 @@ def test_resolve_device() -> None:
         ({"optimizer": "sgd"}, "optimizer"),
         ({"patience": 0}, "patience >= 1"),
         ({"seed": -1}, "seed"),
+        ({"device": "tpu"}, "unknown device"),
     ],
 )
 def test_bad_train_config(options: dict[str, object], message: str) -> None:

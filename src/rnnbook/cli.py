@@ -184,6 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--val-samples", type=_positive_int, default=1_000)
     data.add_argument("--test-samples", type=_positive_int, default=1_000)
     train.add_argument("--seed", type=_non_negative_int, default=0)
+    train.add_argument(
+        "--test-seed",
+        type=_non_negative_int,
+        default=None,
+        help="seed of the final test data (default: --seed + 1; test split, never trained on)",
+    )
     train.add_argument("--device", default="auto", help="auto (cuda → mps → cpu), cpu, cuda, mps")
     train.add_argument("--threads", type=_positive_int, default=None, help="PyTorch CPU threads")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -275,6 +281,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
         train_samples=args.train_samples,
         val_samples=args.val_samples,
         test_samples=args.test_samples,
+        test_seed=args.test_seed,
     )
     config.make_task()  # validate the task options before any work
     run = train_run(config, out=args.out)

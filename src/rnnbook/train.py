@@ -116,6 +116,7 @@ class TrainConfig:
             )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"TrainConfig: expected a non-negative int seed, got {self.seed!r}")
+        resolve_device(self.device)  # fail now, not after building the data
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict."""
@@ -170,7 +171,18 @@ Callback = Callable[[History], bool | None]
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"`` → cuda if available, else mps, else cpu; anything else as ``torch.device``."""
     if str(device) != "auto":
-        return torch.device(device)
+        try:
+            resolved = torch.device(device)
+        except RuntimeError as error:
+            message = str(error).splitlines()[0]
+            raise ValueError(f"resolve_device: unknown device {device!r} ({message})") from None
+        available = {
+            "cuda": torch.cuda.is_available(),
+            "mps": torch.backends.mps.is_available(),
+        }.get(resolved.type, True)
+        if not available:
+            raise ValueError(f"resolve_device: device {device!r} is not available on this machine")
+        return resolved
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():
@@ -324,6 +336,11 @@ def fit(
         The :class:`History`. With validation data and ``restore_best``, the model ends with
         the weights of its best validation epoch.
     """
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    if set(overrides) - known:
+        raise ValueError(
+            f"fit: unknown option(s) {sorted(set(overrides) - known)}; expected TrainConfig fields"
+        )
     config = dataclasses.replace(config or TrainConfig(), **overrides)
     seed_everything(config.seed, config.num_threads)
     generator = torch.Generator().manual_seed(config.seed)
