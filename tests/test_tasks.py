@@ -263,3 +263,20 @@ def test_generation_is_fast_and_vectorised() -> None:
     make_task("adding", seq_len=1000).generate(5_000, seed=0)
     assert len(data) == 20_000
     assert time.perf_counter() - start < 3.0
+
+
+def test_counting_vocabulary_leaves_room_beyond_the_training_range() -> None:
+    task = make_task("counting", high=99, vocab_high=119)
+    beyond = task.with_options(low=100, high=119, holdout_fraction=0.0)
+    assert beyond.input_size == task.input_size == 120
+    x, y = beyond.encode(110)
+    assert beyond.decode_input(x) == "110 111 112"
+    assert beyond.decode_target(y) == "111 112 113"
+    assert set(beyond.starts("test").tolist()) == set(range(100, 117))
+    with pytest.raises(ValueError, match="vocab_high >= high"):
+        make_task("counting", high=99, vocab_high=50)
+
+
+def test_digit_sum_prompt_stops_at_eos() -> None:
+    task = DigitSumTask()
+    assert task.decode_input(task.prompt("407")) == "407="

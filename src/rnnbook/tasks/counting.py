@@ -2,8 +2,10 @@
 
 Two formulations, as in the seed:
 
-* ``"seq2seq"``: a language model over a one-hot vocabulary of the integers ``low..high``;
-  the input ``a, a+1, a+2`` and the target ``a+1, a+2, a+3`` (token ids ``n - low``).
+* ``"seq2seq"``: a language model over a one-hot vocabulary of the integers
+  ``0..vocab_high`` (default ``vocab_high = high``); the input ``a, a+1, a+2`` and the target
+  ``a+1, a+2, a+3`` (token id ``n``). A ``vocab_high`` above ``high`` leaves room to test
+  beyond the training range: ``with_options(low=100, high=119)`` keeps the model's sizes.
 * ``"linear"``: real-valued inputs ``n / scale`` and one regression output read from the last
   step through a linear head; the answer is ``round(scale * output)``. With
   ``as_features=True`` the window is one time step of ``window`` features, the seed's
@@ -48,6 +50,9 @@ class CountingConfig:
     low: int = field(default=0, metadata={"help": "smallest integer in a window"})
     high: int = field(default=99, metadata={"help": "largest integer (input or target)"})
     window: int = field(default=3, metadata={"help": "how many consecutive integers are shown"})
+    vocab_high: int | None = field(
+        default=None, metadata={"help": "seq2seq: vocabulary 0..vocab_high (default high)"}
+    )
     holdout_fraction: float = field(
         default=0.2, metadata={"help": "fraction of windows kept for val/test"}
     )
@@ -77,6 +82,15 @@ class CountingConfig:
             )
         if self.formulation == "seq2seq" and self.low < 0:
             raise ValueError(f"CountingConfig: seq2seq needs low >= 0, got {self.low}")
+        if self.vocab_high is not None and (
+            isinstance(self.vocab_high, bool)
+            or not isinstance(self.vocab_high, int)
+            or self.vocab_high < self.high
+        ):
+            raise ValueError(
+                f"CountingConfig: expected vocab_high >= high ({self.high}), "
+                f"got {self.vocab_high!r}"
+            )
         check_fraction("CountingConfig", "holdout_fraction", self.holdout_fraction)
         if not self.scale > 0:
             raise ValueError(f"CountingConfig: expected scale > 0, got {self.scale!r}")
@@ -111,7 +125,7 @@ class CountingTask(Task):
     def input_size(self) -> int:
         cfg = self.config
         if cfg.formulation == "seq2seq":
-            return cfg.high - cfg.low + 1
+            return (cfg.vocab_high if cfg.vocab_high is not None else cfg.high) + 1
         return cfg.window if cfg.as_features else 1
 
     @property
@@ -136,7 +150,7 @@ class CountingTask(Task):
         cfg = self.config
         numbers = starts[:, None] + torch.arange(cfg.window + 1)  # (N, w + 1)
         if cfg.formulation == "seq2seq":
-            tokens = numbers - cfg.low
+            tokens = numbers
             return tokens[:, :-1], tokens[:, 1:]
         values = numbers.float() / cfg.scale
         inputs = values[:, :-1, None]  # (N, w, 1)
@@ -185,15 +199,15 @@ class CountingTask(Task):
 
     def decode_input(self, inputs: Tensor) -> str:
         if self.config.formulation == "seq2seq":
-            return self._show(inputs + self.config.low)
+            return self._show(inputs)
         return self._show(self._numbers(inputs))
 
     def decode_target(self, targets: Tensor) -> str:
         if self.config.formulation == "seq2seq":
-            return self._show(targets + self.config.low)
+            return self._show(targets)
         return self._show(self._numbers(targets))
 
     def decode_output(self, outputs: Tensor) -> str:
         if self.config.formulation == "seq2seq":
-            return self._show(outputs.argmax(-1) + self.config.low)
+            return self._show(outputs.argmax(-1))
         return self._show(self._numbers(outputs[..., 0]))

@@ -163,6 +163,14 @@ class DigitSumTask(Task):
         inputs, targets = self._tokens(digits, torch.tensor([len(text)]))
         return inputs[0], targets[0]
 
+    def prompt(self, digits: str) -> Tensor:
+        """The tokens a model reads before answering: ``"1294"`` → ``1 2 9 4 EOS`` (T,).
+
+        With :func:`rnnbook.models.greedy_answer` this shows what a model writes on its own.
+        """
+        inputs = self.encode(digits)[0]
+        return inputs[: int((inputs == EOS).nonzero()[0, 0]) + 1]
+
     def decode_input(self, inputs: Tensor) -> str:
         text = "".join(SYMBOLS[int(i)] for i in inputs)
         return text.split(".")[0]
