@@ -31,7 +31,7 @@ COMMON = [
 ]
 
 ROUND_TRIPS = {
-    "adding": ["adding", "--seq-len", "8", "--cell", "lstm", "--chrono-tmax", "8"],
+    "adding": ["adding", "--seq-len", "8", "--cell", "lstm", "--chrono-tmax", "8", "--fresh-data"],
     "copy": [
         "copy",
         "--seq-len",

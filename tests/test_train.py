@@ -159,3 +159,16 @@ def test_resolve_device() -> None:
 def test_bad_train_config(options: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         TrainConfig(**options)  # type: ignore[arg-type]
+
+
+def test_fresh_data_every_epoch() -> None:
+    task, model, _, val = echo_setup()
+    asked: list[int] = []
+
+    def epoch_data(epoch: int):  # type: ignore[no-untyped-def]
+        asked.append(epoch)
+        return task.generate(64, seed=epoch)
+
+    history = fit(model, task, epoch_data, val, TINY)
+    assert asked == [1, 2, 3]
+    assert history.steps == [2, 4, 6]

@@ -183,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--train-samples", type=_positive_int, default=10_000)
     data.add_argument("--val-samples", type=_positive_int, default=1_000)
     data.add_argument("--test-samples", type=_positive_int, default=1_000)
+    data.add_argument(
+        "--fresh-data", action="store_true", help="a new training set every epoch (unlimited data)"
+    )
     train.add_argument("--seed", type=_non_negative_int, default=0)
     train.add_argument(
         "--test-seed",
@@ -282,6 +285,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
         val_samples=args.val_samples,
         test_samples=args.test_samples,
         test_seed=args.test_seed,
+        fresh_data=args.fresh_data,
     )
     config.make_task()  # validate the task options before any work
     run = train_run(config, out=args.out)

@@ -48,6 +48,9 @@ class RunConfig:
         train_samples, val_samples, test_samples: data set sizes; training data use the
             ``train`` split with ``train.seed``, validation the ``val`` split, and the final
             test the ``test`` split with ``test_seed`` (default ``train.seed + 1``).
+        fresh_data: draw a new training set every epoch (seed ``train.seed + 10**6 * (e - 1)``)
+            instead of repeating one: unlimited data, as in much of the adding-problem
+            literature.
     """
 
     task: str
@@ -58,6 +61,7 @@ class RunConfig:
     val_samples: int = 1_000
     test_samples: int = 1_000
     test_seed: int | None = None
+    fresh_data: bool = False
 
     def __post_init__(self) -> None:
         for name in ("train_samples", "val_samples", "test_samples"):
@@ -220,7 +224,12 @@ def train_run(
     seed = config.train.seed
     seed_everything(seed, config.train.num_threads)
     model = build_model(task, config.model)
-    train_data = task.data(config.train_samples, seed, "train")
+    train_data: Any = task.data(config.train_samples, seed, "train")
+    if config.fresh_data:  # a new training set every epoch; epoch 1 is the usual one
+
+        def train_data(epoch: int) -> Any:
+            return task.data(config.train_samples, seed + 1_000_000 * (epoch - 1), "train")
+
     val_data = task.data(config.val_samples, seed, "val")
     start = time.perf_counter()
     history = fit(model, task, train_data, val_data, config.train, callbacks)

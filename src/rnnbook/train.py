@@ -311,7 +311,7 @@ def _make_scheduler(
 def fit(
     model: nn.Module,
     task: TaskLike,
-    train_data: Data | tuple[Tensor, Tensor],
+    train_data: Data | tuple[Tensor, Tensor] | Callable[[int], Data],
     val_data: Data | tuple[Tensor, Tensor] | None = None,
     config: TrainConfig | None = None,
     callbacks: Iterable[Callback] = (),
@@ -327,7 +327,9 @@ def fit(
     Args:
         model: any module mapping a batch of inputs to outputs; moved to the device.
         task: supplies ``loss(outputs, targets)`` and ``score(outputs, targets)``.
-        train_data, val_data: data sets from the task (or ``(inputs, targets)`` pairs).
+        train_data, val_data: data sets from the task (or ``(inputs, targets)`` pairs);
+            ``train_data`` may also be a function ``epoch -> data set`` (1-based), for fresh
+            data every epoch.
         config: a :class:`TrainConfig`; keyword ``overrides`` replace its fields, e.g.
             ``fit(model, task, data, epochs=3, lr=1e-2)``.
         callbacks: called after each epoch with the :class:`History`; ``True`` stops.
@@ -349,7 +351,8 @@ def fit(
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer_class = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
     optimizer = optimizer_class(params, lr=config.lr, weight_decay=config.weight_decay)
-    steps_per_epoch = _num_batches(train_data, config.batch_size)
+    data = _epoch_data(train_data, 1)
+    steps_per_epoch = _num_batches(data, config.batch_size)
     scheduler, total_steps = _make_scheduler(optimizer, config, steps_per_epoch)
     per_step = config.schedule in ("cosine", "onecycle")
 
@@ -361,9 +364,11 @@ def fit(
     )
     for epoch in epochs:
         model.train()
+        if epoch > 1 and callable(train_data):
+            data = _epoch_data(train_data, epoch)
         loss_sum, count = 0.0, 0
         batches = tqdm(
-            _batches(train_data, config.batch_size, True, generator),
+            _batches(data, config.batch_size, True, generator),
             total=steps_per_epoch,
             desc=f"epoch {epoch}",
             disable=not config.progress,
@@ -432,6 +437,12 @@ def fit(
     if best_state is not None and history.best_epoch != history.epoch[-1]:
         model.load_state_dict(best_state)
     return history
+
+
+def _epoch_data(
+    train_data: Data | tuple[Tensor, Tensor] | Callable[[int], Data], epoch: int
+) -> Data | tuple[Tensor, Tensor]:
+    return train_data(epoch) if callable(train_data) else train_data
 
 
 def _out_of_budget(config: TrainConfig, start: float, step: int) -> bool:
