@@ -91,6 +91,7 @@ def _task(mode: str, model: nn.Module, x: Tensor, hidden: int) -> Callable[[], A
 
         def train() -> None:
             model.zero_grad(set_to_none=True)
+            x_grad.grad = None
             output, _ = model(x_grad)
             output.sum().backward()
 

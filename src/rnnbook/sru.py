@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from rnnbook.cells import check_shape, check_step_input
 from rnnbook.layers import check_sequence, check_sizes
-from rnnbook.sru_fast import sru_recurrence, sru_step
+from rnnbook.sru_fast import sru_layer, sru_step
 
 Mode = Literal["fast", "reference"]
 
@@ -172,11 +172,11 @@ class SRU(nn.Module):
         weight_c: Tensor = getattr(self, f"weight_c_l{layer}")
         bias: Tensor | None = getattr(self, f"bias_l{layer}")
         alpha = self.alphas[layer]
+        if self.mode == "fast" and x.shape[0] > 1:  # one step: the fused kernel saves nothing
+            return sru_layer(x, weight, weight_c, bias, c0, alpha)
         skip = x if weight.shape[0] == 3 * self.hidden_size else None
         # U = W x for all t at once: (T, N, K*H)
         u = F.linear(x, weight)
-        if self.mode == "fast" and x.shape[0] > 1:  # one step: the fused kernel saves nothing
-            return sru_recurrence(u, skip, weight_c, bias, c0, alpha)
         c = c0
         outputs = []
         skips = skip.unbind(0) if skip is not None else [None] * x.shape[0]

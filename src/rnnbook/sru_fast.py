@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import FunctionCtx, once_differentiable
 
@@ -278,7 +279,83 @@ def _torch_backward(
 # ----------------------------------------------------------------------------- autograd
 
 
+def _scan_forward(
+    u: Tensor,
+    skip: Tensor | None,
+    weight_c: Tensor,
+    bias: Tensor,
+    c0: Tensor,
+    alpha: float,
+    use_cpp: bool,
+) -> tuple[Tensor, Tensor]:
+    """``(h, c)`` for all steps, each ``(T, N, H)``; inputs contiguous."""
+    if not use_cpp:
+        return _torch_forward(u, skip, weight_c, bias, c0, alpha)
+    assert _library is not None
+    length, batch, width = u.shape
+    hidden = c0.shape[-1]
+    h = u.new_empty(length, batch, hidden)
+    c_all = u.new_empty(length, batch, hidden)
+    if skip is not None:
+        skip_ptr, stride = skip.data_ptr(), hidden
+    else:  # the skip is U's fourth block
+        skip_ptr, stride = u.data_ptr() + 3 * hidden * u.element_size(), width
+    kernel = _library.sru_forward_f64 if u.dtype == torch.float64 else _library.sru_forward_f32
+    kernel(
+        u.data_ptr(), skip_ptr, stride, weight_c.data_ptr(), bias.data_ptr(), c0.data_ptr(),
+        alpha, length, batch, hidden, width // hidden, h.data_ptr(), c_all.data_ptr(),
+        _threads(u),
+    )  # fmt: skip
+    return h, c_all
+
+
+def _scan_backward(
+    saved: tuple[Tensor, Tensor | None, Tensor, Tensor, Tensor, Tensor],
+    alpha: float,
+    grad_h: Tensor,
+    grad_cn: Tensor,
+    use_cpp: bool,
+) -> tuple[Tensor, Tensor | None, Tensor, Tensor, Tensor]:
+    """``(grad_u, grad_skip, grad_weight_c, grad_bias, grad_c0)``; ``grad_skip`` is ``None``
+    when the skip is U's fourth block (its gradient is then inside ``grad_u``)."""
+    u, skip, weight_c, bias, c0, c_all = saved
+    grad_h, grad_cn = grad_h.contiguous(), grad_cn.contiguous()
+    if not use_cpp:
+        grads = _torch_backward(u, skip, weight_c, bias, c0, alpha, c_all, grad_h, grad_cn)
+        return grads[0], (grads[1] if skip is not None else None), *grads[2:]
+    assert _library is not None
+    length, batch, width = u.shape
+    hidden = c0.shape[-1]
+    grad_u = torch.empty_like(u)
+    grad_wc_rows = u.new_empty(batch, 2 * hidden)  # per-sequence sums, reduced below
+    grad_b_rows = u.new_empty(batch, 2 * hidden)
+    grad_c0 = torch.empty_like(c0)
+    size = u.element_size()
+    grad_s: Tensor | None
+    if skip is not None:
+        grad_s = torch.empty_like(skip)
+        skip_ptr, stride, gs_ptr, gs_stride = skip.data_ptr(), hidden, grad_s.data_ptr(), hidden
+    else:
+        grad_s = None
+        skip_ptr, stride = u.data_ptr() + 3 * hidden * size, width
+        gs_ptr, gs_stride = grad_u.data_ptr() + 3 * hidden * size, width
+    kernel = _library.sru_backward_f64 if u.dtype == torch.float64 else _library.sru_backward_f32
+    kernel(
+        u.data_ptr(), skip_ptr, stride, weight_c.data_ptr(), bias.data_ptr(), c0.data_ptr(),
+        alpha, c_all.data_ptr(), grad_h.data_ptr(), grad_cn.data_ptr(), length, batch, hidden,
+        width // hidden, grad_u.data_ptr(), gs_ptr, gs_stride, grad_wc_rows.data_ptr(),
+        grad_b_rows.data_ptr(), grad_c0.data_ptr(), _threads(u),
+    )  # fmt: skip
+    return grad_u, grad_s, grad_wc_rows.sum(0), grad_b_rows.sum(0), grad_c0
+
+
+def _bias_or_zeros(bias: Tensor | None, weight_c: Tensor) -> Tensor:
+    return torch.zeros_like(weight_c) if bias is None else bias.contiguous()
+
+
 class _SRURecurrence(torch.autograd.Function):
+    """The scan alone: ``U`` (and the skip input) in, ``(h, c_n)`` out."""
+
     @staticmethod
     def forward(
         ctx: FunctionCtx,
@@ -292,106 +369,85 @@ class _SRURecurrence(torch.autograd.Function):
     ) -> tuple[Tensor, Tensor]:
         u, c0, weight_c = u.contiguous(), c0.contiguous(), weight_c.contiguous()
         skip = None if skip is None else skip.contiguous()
-        bias_used = torch.zeros_like(weight_c) if bias is None else bias.contiguous()
-        length, batch, width = u.shape
-        hidden = c0.shape[-1]
-        if use_cpp:
-            assert _library is not None
-            h = u.new_empty(length, batch, hidden)
-            c_all = u.new_empty(length, batch, hidden)
-            skip_ptr, stride = (
-                (_ptr(skip), hidden)
-                if skip is not None
-                else (u.data_ptr() + 3 * hidden * u.element_size(), width)
-            )
-            kernel = (
-                _library.sru_forward_f64 if u.dtype == torch.float64 else _library.sru_forward_f32
-            )
-            kernel(
-                u.data_ptr(),
-                skip_ptr,
-                stride,
-                weight_c.data_ptr(),
-                bias_used.data_ptr(),
-                c0.data_ptr(),
-                alpha,
-                length,
-                batch,
-                hidden,
-                width // hidden,
-                h.data_ptr(),
-                c_all.data_ptr(),
-                _threads(u),
-            )
-        else:
-            h, c_all = _torch_forward(u, skip, weight_c, bias_used, c0, alpha)
+        bias_used = _bias_or_zeros(bias, weight_c)
+        h, c_all = _scan_forward(u, skip, weight_c, bias_used, c0, alpha, use_cpp)
         ctx.save_for_backward(u, skip, weight_c, bias_used, c0, c_all)  # type: ignore[arg-type]
-        ctx.alpha = alpha  # type: ignore[attr-defined]
-        ctx.use_cpp = use_cpp  # type: ignore[attr-defined]
-        ctx.has_bias = bias is not None  # type: ignore[attr-defined]
+        ctx.alpha, ctx.use_cpp, ctx.has_bias = alpha, use_cpp, bias is not None  # type: ignore[attr-defined]
         return h, c_all[-1]
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad_h: Tensor, grad_cn: Tensor) -> tuple[Tensor | None, ...]:
-        u, skip, weight_c, bias, c0, c_all = ctx.saved_tensors
-        alpha: float = ctx.alpha
-        grad_h, grad_cn = grad_h.contiguous(), grad_cn.contiguous()
-        length, batch, width = u.shape
-        hidden = c0.shape[-1]
-        if ctx.use_cpp:
-            assert _library is not None
-            grad_u = torch.empty_like(u)
-            grad_wc_rows = u.new_empty(batch, 2 * hidden)
-            grad_b_rows = u.new_empty(batch, 2 * hidden)
-            grad_c0 = torch.empty_like(c0)
-            size = u.element_size()
-            if skip is not None:
-                grad_s = torch.empty_like(skip)
-                skip_ptr, stride, gs_ptr, gs_stride = (
-                    skip.data_ptr(),
-                    hidden,
-                    grad_s.data_ptr(),
-                    hidden,
-                )
-            else:
-                grad_s = None
-                skip_ptr, stride = u.data_ptr() + 3 * hidden * size, width
-                gs_ptr, gs_stride = grad_u.data_ptr() + 3 * hidden * size, width
-            kernel = (
-                _library.sru_backward_f64 if u.dtype == torch.float64 else _library.sru_backward_f32
-            )
-            kernel(
-                u.data_ptr(),
-                skip_ptr,
-                stride,
-                weight_c.data_ptr(),
-                bias.data_ptr(),
-                c0.data_ptr(),
-                alpha,
-                c_all.data_ptr(),
-                grad_h.data_ptr(),
-                grad_cn.data_ptr(),
-                length,
-                batch,
-                hidden,
-                width // hidden,
-                grad_u.data_ptr(),
-                gs_ptr,
-                gs_stride,
-                grad_wc_rows.data_ptr(),
-                grad_b_rows.data_ptr(),
-                grad_c0.data_ptr(),
-                _threads(u),
-            )
-            grad_wc, grad_b = grad_wc_rows.sum(0), grad_b_rows.sum(0)
-        else:
-            grad_u, grad_s, grad_wc, grad_b, grad_c0 = _torch_backward(
-                u, skip, weight_c, bias, c0, alpha, c_all, grad_h, grad_cn
-            )
-            if skip is None:
-                grad_s = None
+        grad_u, grad_s, grad_wc, grad_b, grad_c0 = _scan_backward(
+            ctx.saved_tensors, ctx.alpha, grad_h, grad_cn, ctx.use_cpp
+        )
         return grad_u, grad_s, grad_wc, (grad_b if ctx.has_bias else None), grad_c0, None, None
+
+
+class _SRULayer(torch.autograd.Function):
+    """A whole SRU layer: the projection ``U = x W^T`` and the scan in one node.
+
+    Owning the matrix products lets the backward add ``U``'s gradient into the skip's
+    gradient in place (``addmm_``) instead of allocating and summing two ``(T, N, I)``
+    tensors; on this CPU, fresh large buffers cost page faults.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: FunctionCtx,
+        x: Tensor,
+        weight: Tensor,
+        weight_c: Tensor,
+        bias: Tensor | None,
+        c0: Tensor,
+        alpha: float,
+        use_cpp: bool,
+    ) -> tuple[Tensor, Tensor]:
+        x, c0, weight_c = x.contiguous(), c0.contiguous(), weight_c.contiguous()
+        hidden = c0.shape[-1]
+        # U = W x_t for all t: (T, N, K*H)
+        u = F.linear(x, weight)
+        skip = x if weight.shape[0] == 3 * hidden else None
+        bias_used = _bias_or_zeros(bias, weight_c)
+        h, c_all = _scan_forward(u, skip, weight_c, bias_used, c0, alpha, use_cpp)
+        ctx.save_for_backward(x, weight, u, weight_c, bias_used, c0, c_all)
+        ctx.alpha, ctx.use_cpp, ctx.has_bias = alpha, use_cpp, bias is not None  # type: ignore[attr-defined]
+        return h, c_all[-1]
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad_h: Tensor, grad_cn: Tensor) -> tuple[Tensor | None, ...]:
+        x, weight, u, weight_c, bias, c0, c_all = ctx.saved_tensors
+        skip = x if weight.shape[0] == 3 * c0.shape[-1] else None
+        grad_u, grad_s, grad_wc, grad_b, grad_c0 = _scan_backward(
+            (u, skip, weight_c, bias, c0, c_all), ctx.alpha, grad_h, grad_cn, ctx.use_cpp
+        )
+        flat_grad_u = grad_u.reshape(-1, grad_u.shape[-1])  # (T*N, K*H)
+        grad_x = grad_weight = None
+        if ctx.needs_input_grad[1]:
+            grad_weight = flat_grad_u.t() @ x.reshape(-1, x.shape[-1])  # (K*H, I)
+        if ctx.needs_input_grad[0]:
+            if grad_s is not None:  # dL/dx = dL/ds + U's share, accumulated in place
+                grad_x = grad_s.view(-1, x.shape[-1]).addmm_(flat_grad_u, weight).view_as(x)
+            else:
+                grad_x = (flat_grad_u @ weight).view_as(x)
+        grad_b_out = grad_b if ctx.has_bias else None
+        return grad_x, grad_weight, grad_wc, grad_b_out, grad_c0, None, None
+
+
+def _use_cpp(caller: str, x: Tensor, backend: Backend) -> bool:
+    cpu_float = x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+    if backend == "auto":
+        return cpu_float and load_extension().available
+    if backend == "cpp":
+        if not cpu_float:
+            raise ValueError(
+                f"{caller}: backend 'cpp' needs CPU float32/64, got {x.device} {x.dtype}"
+            )
+        if not load_extension().available:
+            raise RuntimeError(f"{caller}: C++ kernel unavailable ({load_extension().message})")
+        return True
+    return False
 
 
 def sru_recurrence(
@@ -418,20 +474,34 @@ def sru_recurrence(
     Returns:
         ``(h, c_n)``: all hidden states ``(T, N, H)`` and the final state ``(N, H)``.
     """
-    use_cpp = backend == "cpp"
-    cpu_float = u.device.type == "cpu" and u.dtype in (torch.float32, torch.float64)
-    if backend == "auto" and cpu_float:
-        use_cpp = load_extension().available
-    elif use_cpp:
-        if not cpu_float:
-            raise ValueError(
-                f"sru_recurrence: backend 'cpp' needs CPU float32/64, got {u.device} {u.dtype}"
-            )
-        if not load_extension().available:
-            raise RuntimeError(
-                f"sru_recurrence: C++ kernel unavailable ({load_extension().message})"
-            )
+    use_cpp = _use_cpp("sru_recurrence", u, backend)
     h, c_n = _SRURecurrence.apply(  # type: ignore[no-untyped-call]
         u, skip, weight_c, bias, c0, alpha, use_cpp
+    )
+    return h, c_n
+
+
+def sru_layer(
+    x: Tensor,
+    weight: Tensor,
+    weight_c: Tensor,
+    bias: Tensor | None,
+    c0: Tensor,
+    alpha: float,
+    backend: Backend = "auto",
+) -> tuple[Tensor, Tensor]:
+    """One SRU layer (projection and scan) as a single autograd node.
+
+    Args:
+        x: input ``(T, N, I)``.
+        weight: ``(K·H, I)``; ``K = 3`` needs ``I = H`` (skip is ``x``), ``K = 4`` projects it.
+        weight_c, bias, c0, alpha, backend: as in :func:`sru_recurrence`.
+
+    Returns:
+        ``(h, c_n)``: all hidden states ``(T, N, H)`` and the final state ``(N, H)``.
+    """
+    use_cpp = _use_cpp("sru_layer", x, backend)
+    h, c_n = _SRULayer.apply(  # type: ignore[no-untyped-call]
+        x, weight, weight_c, bias, c0, alpha, use_cpp
     )
     return h, c_n

@@ -7,6 +7,7 @@
 // skip rows have stride `skip_stride` (the input x itself, or U's fourth block).
 // Every (n, j) column is an independent scan over t, so the batch is split across threads
 // and the innermost loop runs over j (vectorised).
+#include <math.h>
 #include <cmath>
 #include <cstdint>
 #include <thread>
@@ -14,8 +15,8 @@
 
 namespace {
 
-template <typename T>
-inline T sigmoid(T x) { return T(1) / (T(1) + std::exp(-x)); }
+inline float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+inline double sigmoid(double x) { return 1.0 / (1.0 + ::exp(-x)); }
 
 template <typename F>
 void parallel_batches(int64_t batch, int64_t threads, F fn) {
@@ -39,10 +40,11 @@ void forward(const T* U, const T* skip, int64_t skip_stride, const T* weight_c, 
     const T* vf = weight_c;
     const T* vr = weight_c + hidden;
     parallel_batches(batch, threads, [=](int64_t n0, int64_t n1) {
-        for (int64_t n = n0; n < n1; ++n) {
-            const T* c_prev = c0 + n * hidden;
-            for (int64_t t = 0; t < len; ++t) {
+        // t outer, n inner: rows (t, n0..n1) are contiguous, so memory is read as a stream
+        for (int64_t t = 0; t < len; ++t) {
+            for (int64_t n = n0; n < n1; ++n) {
                 const int64_t row = t * batch + n;
+                const T* c_prev = t > 0 ? c_out + (row - batch) * hidden : c0 + n * hidden;
                 const T* u = U + row * k * hidden;
                 const T* s = skip + row * skip_stride;
                 T* c = c_out + row * hidden;
@@ -60,7 +62,6 @@ void forward(const T* U, const T* skip, int64_t skip_stride, const T* weight_c, 
                     c[j] = cn;
                     h[j] = as + r * (cn - as);
                 }
-                c_prev = c;
             }
         }
     });
@@ -77,16 +78,19 @@ void backward(const T* U, const T* skip, int64_t skip_stride, const T* weight_c,
     const T* vr = weight_c + hidden;
     parallel_batches(batch, threads, [=](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n) {
-            T* gc = grad_c0 + n * hidden;  // running dL/dc_t, finally dL/dc_0
-            T* gvf = grad_wc_rows + n * 2 * hidden;
-            T* gvr = gvf + hidden;
-            T* gbf = grad_bias_rows + n * 2 * hidden;
-            T* gbr = gbf + hidden;
             for (int64_t j = 0; j < hidden; ++j) {
-                gc[j] = grad_cn[n * hidden + j];
-                gvf[j] = gvr[j] = gbf[j] = gbr[j] = T(0);
+                grad_c0[n * hidden + j] = grad_cn[n * hidden + j];
+                grad_wc_rows[n * 2 * hidden + j] = grad_wc_rows[n * 2 * hidden + hidden + j] = T(0);
+                grad_bias_rows[n * 2 * hidden + j] = grad_bias_rows[n * 2 * hidden + hidden + j] = T(0);
             }
-            for (int64_t t = len - 1; t >= 0; --t) {
+        }
+        for (int64_t t = len - 1; t >= 0; --t) {
+            for (int64_t n = n0; n < n1; ++n) {
+                T* gc = grad_c0 + n * hidden;  // running dL/dc_t, finally dL/dc_0
+                T* gvf = grad_wc_rows + n * 2 * hidden;
+                T* gvr = gvf + hidden;
+                T* gbf = grad_bias_rows + n * 2 * hidden;
+                T* gbr = gbf + hidden;
                 const int64_t row = t * batch + n;
                 const T* u = U + row * k * hidden;
                 const T* s = skip + row * skip_stride;
