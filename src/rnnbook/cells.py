@@ -305,6 +305,7 @@ class RNNCell(_Cell):
         self.nonlinearity = nonlinearity
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        """Run one time step; shapes as in the class docstring."""
         out = self._step(input, hx)
         assert isinstance(out, Tensor)
         return out
@@ -346,6 +347,7 @@ class LSTMCell(_Cell):
     def forward(
         self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
     ) -> tuple[Tensor, Tensor]:
+        """Run one time step; shapes as in the class docstring."""
         out = self._step(input, hx)
         assert isinstance(out, tuple)
         return out
@@ -384,6 +386,7 @@ class GRUCell(_Cell):
         super().__init__(GRU_RECURRENCE, input_size, hidden_size, bias)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        """Run one time step; shapes as in the class docstring."""
         out = self._step(input, hx)
         assert isinstance(out, Tensor)
         return out
@@ -429,6 +432,7 @@ class MLSTMCell(_Cell):
     def forward(
         self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
     ) -> tuple[Tensor, Tensor]:
+        """Run one time step; shapes as in the class docstring."""
         out = self._step(input, hx)
         assert isinstance(out, tuple)
         return out
@@ -478,6 +482,7 @@ class MGRUCell(_Cell):
         super().__init__(MGRU_RECURRENCE, input_size, hidden_size, bias)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        """Run one time step; shapes as in the class docstring."""
         out = self._step(input, hx)
         assert isinstance(out, Tensor)
         return out

@@ -210,6 +210,7 @@ class RNN(RecurrentStack):
         self.nonlinearity = nonlinearity
 
     def forward(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Run the whole sequence; shapes as in the class docstring."""
         output, h_n = self._forward(x, state)
         assert isinstance(h_n, Tensor)
         return output, h_n
@@ -232,6 +233,7 @@ class LSTM(RecurrentStack):
     def forward(
         self, x: Tensor, state: tuple[Tensor, Tensor] | None = None
     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """Run the whole sequence; shapes as in the class docstring."""
         output, state_n = self._forward(x, state)
         assert isinstance(state_n, tuple)
         return output, state_n
@@ -252,6 +254,7 @@ class GRU(RecurrentStack):
         )
 
     def forward(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Run the whole sequence; shapes as in the class docstring."""
         output, h_n = self._forward(x, state)
         assert isinstance(h_n, Tensor)
         return output, h_n
@@ -274,6 +277,7 @@ class MLSTM(RecurrentStack):
     def forward(
         self, x: Tensor, state: tuple[Tensor, Tensor] | None = None
     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """Run the whole sequence; shapes as in the class docstring."""
         output, state_n = self._forward(x, state)
         assert isinstance(state_n, tuple)
         return output, state_n
@@ -294,6 +298,7 @@ class MGRU(RecurrentStack):
         )
 
     def forward(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Run the whole sequence; shapes as in the class docstring."""
         output, h_n = self._forward(x, state)
         assert isinstance(h_n, Tensor)
         return output, h_n

@@ -75,6 +75,7 @@ class SRUCell(nn.Module):
         return f"{self.input_size}, {self.hidden_size}, bias={self.bias}, alpha={self.alpha:.4g}"
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Run one time step; shapes as in the class docstring."""
         x, unbatched = check_step_input("SRUCell", input, self.input_size)
         batch_shape = (x.shape[0], self.hidden_size)
         if hx is None:
@@ -186,6 +187,7 @@ class SRU(nn.Module):
         return torch.stack(outputs), c
 
     def forward(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Run the whole sequence; shapes as in the class docstring."""
         seq, unbatched = check_sequence("SRU", x, self.input_size, self.batch_first)
         full = (self.num_layers, seq.shape[1], self.hidden_size)
         if state is None:
