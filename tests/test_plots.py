@@ -7,7 +7,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from rnnbook.plots import draw_unrolled_rnn, plot_gradient_norms
+from rnnbook.plots import draw_unrolled_rnn, plot_gradient_norms, plot_histories
+from rnnbook.train import History
 
 
 @pytest.mark.parametrize("steps", [1, 4])
@@ -35,3 +36,24 @@ def test_gradient_plot_draws_each_curve() -> None:
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="at least one"):
         plot_gradient_norms({})
+
+
+def test_histories_plot_one_curve_per_run_and_chance() -> None:
+    first = History(
+        epoch=[1, 2], train_loss=[1.0, 0.5], val_loss=[1.0, 0.6], metrics={"accuracy": [0.5, 0.9]}
+    )
+    second = History(
+        epoch=[1, 2, 3],
+        train_loss=[1.0, 0.9, 0.8],
+        val_loss=[1.0, 0.9, 0.8],
+        metrics={"accuracy": [0.3, 0.4, 0.5]},
+    )
+    ax = plot_histories({"k=1": first, "k=8": second}, "accuracy", chance=0.25)
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["k=1", "k=8", "chance"]
+    assert list(ax.get_lines()[1].get_ydata()) == [0.3, 0.4, 0.5]
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="no 'mse' recorded"):
+        plot_histories({"k=1": first}, "mse")
+    with pytest.raises(ValueError, match="at least one"):
+        plot_histories({}, "accuracy")

@@ -8,12 +8,16 @@ compose panels and tests can inspect what was drawn.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-__all__ = ["draw_unrolled_rnn", "plot_gradient_norms"]
+if TYPE_CHECKING:
+    from rnnbook.train import History
+
+__all__ = ["draw_unrolled_rnn", "plot_gradient_norms", "plot_histories"]
 
 _NODE_COLOURS = {"x": "#4c9be8", "h": "#f0a030", "y": "#5cb85c"}
 
@@ -149,6 +153,44 @@ def plot_gradient_norms(
     ax.set_xlabel("time step $t$")
     ax.set_ylabel(r"$\|\partial L / \partial h_t\|$")
     ax.grid(True, which="major", alpha=0.3)
+    ax.legend(frameon=False)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_histories(
+    histories: Mapping[str, History],
+    metric: str,
+    ax: Axes | None = None,
+    title: str = "",
+    chance: float | None = None,
+) -> Axes:
+    """Plot one validation metric per epoch for several training runs.
+
+    Args:
+        histories: curve label -> the :class:`rnnbook.train.History` of a run.
+        metric: a metric every history recorded (e.g. ``"accuracy"``).
+        ax: where to draw; a new figure when ``None``.
+        title: optional axes title.
+        chance: draw this level as a dashed line (e.g. the accuracy of guessing).
+
+    Returns:
+        The ``Axes`` drawn on.
+    """
+    if not histories:
+        raise ValueError("plot_histories: expected at least one history, got none")
+    missing = [label for label, history in histories.items() if metric not in history.metrics]
+    if missing:
+        raise ValueError(f"plot_histories: no {metric!r} recorded for {missing}")
+    ax = _axes(ax, figsize=(6.4, 3.6))
+    for label, history in histories.items():
+        ax.plot(history.epoch, history.metrics[metric], marker="o", markersize=3, label=label)
+    if chance is not None:
+        ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label="chance")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"validation {metric}")
+    ax.grid(True, alpha=0.3)
     ax.legend(frameon=False)
     if title:
         ax.set_title(title)
