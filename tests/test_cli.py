@@ -227,3 +227,39 @@ def test_python_dash_m_rnnbook() -> None:
     ).stdout
     for command in ("tasks", "train", "evaluate", "bench"):
         assert command in help_text
+
+
+def test_train_command_reproduces_the_config() -> None:
+    import shlex
+
+    from rnnbook.cli import build_parser, run_config_from_args, train_command
+    from rnnbook.models import ModelConfig
+    from rnnbook.runs import RunConfig
+    from rnnbook.train import TrainConfig
+
+    config = RunConfig(
+        task="counting",
+        task_options={"formulation": "linear", "as_features": True, "high": 50},
+        model=ModelConfig(cell="gru", hidden_size=9, num_layers=5, forget_bias=None),
+        train=TrainConfig(
+            epochs=7,
+            lr=0.005,
+            clip=None,
+            schedule="onecycle",
+            patience=2,
+            restore_best=False,
+            num_threads=1,
+            progress=True,
+        ),
+        train_samples=300,
+        test_seed=42,
+        fresh_data=True,
+    )
+    command = train_command(config, "results/my run")
+    words = shlex.split(command)
+    assert words[:5] == ["rnnbook", "train", "counting", "--out", "results/my run"]
+    assert "--hidden-size" in words
+    assert "--batch-size" not in words  # defaults are left out
+    assert run_config_from_args(build_parser().parse_args(words[1:])) == config
+    default = RunConfig(task="echo", train=TrainConfig(progress=True))
+    assert train_command(default, "d") == "rnnbook train echo --out d"

@@ -50,6 +50,7 @@ def test_load_run_rebuilds_the_model(run_dir: Path) -> None:
     again = evaluate(run.model, run.task, run.task.generate(128, run.metrics["test_seed"], "test"))
     assert again == pytest.approx(run.metrics["test"], rel=1e-5)
     assert RunConfig.from_dict(run.config.to_dict()) == run.config
+    assert run.command.startswith(f"rnnbook train echo --out {run_dir} --seq-len 8 --delay 1")
 
 
 def damaged_copy(run_dir: Path, tmp_path: Path, name: str, content: bytes | None) -> Path:

@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
-from collections.abc import Sequence
-from typing import Any, NoReturn
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rnnbook.tasks import available_tasks, task_options
 
-__all__ = ["build_parser", "main"]
+if TYPE_CHECKING:
+    from rnnbook.runs import RunConfig
+
+__all__ = ["build_parser", "main", "run_config_from_args", "train_command"]
 
 
 class UsageError(Exception):
@@ -175,6 +180,14 @@ def build_parser() -> argparse.ArgumentParser:
     optim.add_argument(
         "--patience", type=_positive_int, default=None, help="early stopping patience"
     )
+    optim.add_argument(
+        "--no-restore-best",
+        action="store_true",
+        help="keep the last epoch's weights, not the best validation epoch's",
+    )
+    optim.add_argument(
+        "--eval-batch-size", type=_positive_int, default=1024, help="validation batch size"
+    )
     optim.add_argument("--max-seconds", type=_positive_float, default=None, help="time budget")
     optim.add_argument(
         "--max-steps", type=_positive_int, default=None, help="optimiser step budget"
@@ -246,15 +259,15 @@ def _cmd_tasks(args: argparse.Namespace) -> None:
             print(f"  {flag:<20} default {option.default!r:<10}{choices}  {option.help}")
 
 
-def _cmd_train(args: argparse.Namespace) -> None:
+def run_config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The :class:`rnnbook.runs.RunConfig` that ``rnnbook train`` arguments describe."""
     from rnnbook.models import ModelConfig
-    from rnnbook.runs import RunConfig, train_run
+    from rnnbook.runs import RunConfig
     from rnnbook.train import TrainConfig
 
-    options = _task_overrides(args, args.task)
-    config = RunConfig(
+    return RunConfig(
         task=args.task,
-        task_options=options,
+        task_options=_task_overrides(args, args.task),
         model=ModelConfig(
             cell=args.cell,
             hidden_size=args.hidden_size,
@@ -274,11 +287,13 @@ def _cmd_train(args: argparse.Namespace) -> None:
             clip_value=args.clip_value,
             schedule=args.schedule,
             patience=args.patience,
+            restore_best=not args.no_restore_best,
             seed=args.seed,
             device=args.device,
             num_threads=args.threads,
             max_seconds=args.max_seconds,
             max_steps=args.max_steps,
+            eval_batch_size=args.eval_batch_size,
             progress=not args.quiet,
         ),
         train_samples=args.train_samples,
@@ -287,6 +302,68 @@ def _cmd_train(args: argparse.Namespace) -> None:
         test_seed=args.test_seed,
         fresh_data=args.fresh_data,
     )
+
+
+# (flag, value in a RunConfig); a flag whose value is a bool is a switch
+_TRAIN_FLAGS: list[tuple[str, Callable[[RunConfig], Any]]] = [
+    ("--cell", lambda c: c.model.cell),
+    ("--hidden-size", lambda c: c.model.hidden_size),
+    ("--num-layers", lambda c: c.model.num_layers),
+    ("--embedding-size", lambda c: c.model.embedding_size),
+    ("--dropout", lambda c: c.model.dropout),
+    ("--chrono-tmax", lambda c: c.model.chrono_tmax),
+    ("--forget-bias", lambda c: c.model.forget_bias),
+    ("--epochs", lambda c: c.train.epochs),
+    ("--batch-size", lambda c: c.train.batch_size),
+    ("--lr", lambda c: c.train.lr),
+    ("--optimizer", lambda c: c.train.optimizer),
+    ("--weight-decay", lambda c: c.train.weight_decay),
+    ("--clip", lambda c: c.train.clip),
+    ("--no-clip", lambda c: c.train.clip is None),
+    ("--clip-value", lambda c: c.train.clip_value),
+    ("--schedule", lambda c: c.train.schedule),
+    ("--patience", lambda c: c.train.patience),
+    ("--no-restore-best", lambda c: not c.train.restore_best),
+    ("--max-seconds", lambda c: c.train.max_seconds),
+    ("--max-steps", lambda c: c.train.max_steps),
+    ("--eval-batch-size", lambda c: c.train.eval_batch_size),
+    ("--train-samples", lambda c: c.train_samples),
+    ("--val-samples", lambda c: c.val_samples),
+    ("--test-samples", lambda c: c.test_samples),
+    ("--fresh-data", lambda c: c.fresh_data),
+    ("--seed", lambda c: c.train.seed),
+    ("--test-seed", lambda c: c.test_seed),
+    ("--device", lambda c: c.train.device),
+    ("--threads", lambda c: c.train.num_threads),
+]
+
+
+def train_command(config: RunConfig, out: str | Path) -> str:
+    """The ``rnnbook train`` command that reproduces ``config`` (only non-default flags).
+
+    Chapters print it next to the results of a run folder.
+    """
+    from rnnbook.tasks import make_task
+
+    defaults = run_config_from_args(build_parser().parse_args(["train", config.task, "--out", "x"]))
+    words = ["rnnbook", "train", config.task, "--out", str(out)]
+    task_defaults = make_task(config.task).options
+    for name, value in config.task_options.items():
+        if value != task_defaults.get(name):
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            words += ["--" + name.replace("_", "-"), text]
+    for flag, get in _TRAIN_FLAGS:
+        value = get(config)
+        if value == get(defaults) or value is None:
+            continue
+        words += [flag] if isinstance(value, bool) else [flag, str(value)]
+    return shlex.join(words)
+
+
+def _cmd_train(args: argparse.Namespace) -> None:
+    from rnnbook.runs import train_run
+
+    config = run_config_from_args(args)
     config.make_task()  # validate the task options before any work
     run = train_run(config, out=args.out)
     history = run.history

@@ -99,6 +99,8 @@ class Run:
     model: SequenceModel
     history: History
     metrics: dict[str, Any]
+    command: str = ""
+    """The ``rnnbook train`` command that reproduces the run."""
 
 
 def _json_default(value: Any) -> Any:
@@ -155,10 +157,18 @@ def save_run(
     history: History,
     metrics: dict[str, Any],
 ) -> Path:
-    """Write a run folder (created if needed; existing files are replaced)."""
+    """Write a run folder (created if needed; existing files are replaced).
+
+    ``config.json`` also records the ``rnnbook train`` command that reproduces the run.
+    """
+    from rnnbook.cli import train_command
+
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
-    _write_json(path / "config.json", {"format": FORMAT_VERSION, **config.to_dict()})
+    command = train_command(config, directory)
+    _write_json(
+        path / "config.json", {"format": FORMAT_VERSION, "command": command, **config.to_dict()}
+    )
     _write_json(path / "history.json", history.to_dict())
     _write_json(path / "metrics.json", metrics)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
@@ -181,6 +191,7 @@ def load_run(directory: str | Path, device: str | torch.device = "cpu") -> Run:
     if not isinstance(raw, dict) or "task" not in raw:
         raise ValueError(f"load_run: {path / 'config.json'} is corrupted (no 'task' entry)")
     raw.pop("format", None)
+    command = raw.pop("command", None)
     try:
         config = RunConfig.from_dict(raw)
         task = config.make_task()
@@ -207,7 +218,11 @@ def load_run(directory: str | Path, device: str | torch.device = "cpu") -> Run:
             f"load_run: {weights} is corrupted or does not match config.json: {message}"
         ) from error
     model.to(device).eval()
-    return Run(path, config, task, model, history, metrics)
+    if not isinstance(command, str):
+        from rnnbook.cli import train_command
+
+        command = train_command(config, directory)
+    return Run(path, config, task, model, history, metrics, command)
 
 
 def train_run(
@@ -249,5 +264,7 @@ def train_run(
     model.cpu().eval()
     path = Path(out) if out is not None else Path()
     if out is not None:
-        save_run(path, config, model, history, metrics)
-    return Run(path, config, task, model, history, metrics)
+        save_run(out, config, model, history, metrics)
+    from rnnbook.cli import train_command
+
+    return Run(path, config, task, model, history, metrics, train_command(config, path))
