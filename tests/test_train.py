@@ -95,6 +95,8 @@ def test_fit_without_validation_and_with_tensor_pairs() -> None:
     assert all(math.isnan(v) for v in history.val_loss)
     assert history.metrics == {}
     assert History.from_dict(history.to_dict()).train_loss == history.train_loss
+    assert history.to_dict()["val_loss"] == [None, None, None]  # JSON null, not NaN
+    assert all(math.isnan(v) for v in History.from_dict(history.to_dict()).val_loss)
 
 
 def test_evaluate_in_pieces_equals_whole_and_predict() -> None:

@@ -151,8 +151,10 @@ class History:
         return len(self.epoch)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (``nan`` kept as a float; ``json`` writes ``NaN``)."""
-        return dataclasses.asdict(self)
+        """Plain JSON-able dict; a missing value (``nan``) becomes ``None`` (JSON ``null``)."""
+        data = dataclasses.asdict(self)
+        data["val_loss"] = [None if math.isnan(v) else v for v in self.val_loss]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> History:
@@ -161,7 +163,9 @@ class History:
         missing = sorted({"epoch", "train_loss", "val_loss"} - set(data))
         if missing:
             raise ValueError(f"History: missing field(s) {missing}")
-        return cls(**{k: v for k, v in data.items() if k in names})
+        history = cls(**{k: v for k, v in data.items() if k in names})
+        history.val_loss = [math.nan if v is None else float(v) for v in history.val_loss]
+        return history
 
 
 Callback = Callable[[History], bool | None]
