@@ -159,6 +159,7 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> str:
         (["train", "adding", "--out", "x", "--seq-len", "1"], "seq_len >= 2"),
         (["train", "echo", "--out", "x", "--cell", "gru", "--forget-bias", "1"], "forget gate"),
         (["train", "echo", "--out", "x", "--device", "tpu"], "unknown device 'tpu'"),
+        (["train", "echo", "--out", "RUN/config.json"], "exists and is not a folder"),
         (["evaluate", "/nonexistent/run"], "not a run folder"),
         (["evaluate", "RUN", "--samples", "0"], "positive integer"),
         (["evaluate", "RUN", "--seq-len", "0"], "seq_len >= 1"),
@@ -175,7 +176,7 @@ def test_bad_arguments_exit_2_with_one_line(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    argv = [trained_run if a == "RUN" else a for a in argv]
+    argv = [a.replace("RUN", trained_run) for a in argv]
     assert main(argv) == 2
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()

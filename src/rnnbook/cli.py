@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from collections.abc import Callable, Sequence
@@ -360,11 +361,23 @@ def train_command(config: RunConfig, out: str | Path) -> str:
     return shlex.join(words)
 
 
+def _check_writable(out: Path) -> None:
+    """Fail before training, not after, if the run folder cannot be written."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a folder")
+    existing = out
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        raise UsageError(f"--out {out}: cannot write in {existing}")
+
+
 def _cmd_train(args: argparse.Namespace) -> None:
     from rnnbook.runs import train_run
 
     config = run_config_from_args(args)
     config.make_task()  # validate the task options before any work
+    _check_writable(Path(args.out))
     run = train_run(config, out=args.out)
     history = run.history
     summary = {k: round(v, 6) for k, v in run.metrics["test"].items()}
@@ -430,7 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"rnnbook: error: {error}", file=sys.stderr)
         return 2
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, OSError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"rnnbook: error: {message}", file=sys.stderr)
         return 2
