@@ -174,3 +174,19 @@ def test_fresh_data_every_epoch() -> None:
     history = fit(model, task, epoch_data, val, TINY)
     assert asked == [1, 2, 3]
     assert history.steps == [2, 4, 6]
+
+
+def test_divergence_stops_and_every_callback_sees_each_epoch() -> None:
+    task = make_task("adding", seq_len=5)
+    model = build_model(task, ModelConfig(cell="rnn", hidden_size=4))
+    data = task.generate(64, seed=0)
+    calls: list[str] = []
+    callbacks = [lambda h: calls.append("a") or True, lambda h: calls.append("b")]
+    history = fit(model, task, data, data, TINY, epochs=3, callbacks=callbacks)
+    assert calls == ["a", "b"]
+    assert history.stop_reason == "callback"
+    with torch.no_grad():
+        model.head.bias.fill_(float("nan"))
+    history = fit(model, task, data, data, TINY, epochs=3, callbacks=callbacks)
+    assert history.stop_reason == "diverged"
+    assert len(history) == 1

@@ -348,6 +348,7 @@ def fit(
             f"fit: unknown option(s) {sorted(set(overrides) - known)}; expected TrainConfig fields"
         )
     config = dataclasses.replace(config or TrainConfig(), **overrides)
+    callbacks = list(callbacks)
     seed_everything(config.seed, config.num_threads)
     generator = torch.Generator().manual_seed(config.seed)
     device = resolve_device(config.device)
@@ -418,17 +419,16 @@ def fit(
                 train=f"{history.train_loss[-1]:.4g}", val=f"{history.val_loss[-1]:.4g}"
             )
 
-        if not math.isfinite(monitored):
-            history.stop_reason = "diverged"
-            break
         if monitored < best_loss:
             best_loss, history.best_epoch, stale = monitored, epoch, 0
             if val_data is not None and config.restore_best:
                 best_state = copy.deepcopy(model.state_dict())
         else:
             stale += 1
-        stop = any(bool(callback(history)) for callback in callbacks)
-        if stop:
+        stop = [bool(callback(history)) for callback in callbacks]  # every one sees the epoch
+        if not math.isfinite(monitored):
+            history.stop_reason = "diverged"
+        elif any(stop):
             history.stop_reason = "callback"
         elif config.patience is not None and stale >= config.patience:
             history.stop_reason = "early_stopping"
