@@ -211,6 +211,9 @@ def test_copy_baseline_is_the_memoryless_cross_entropy() -> None:
     loss = float(task.loss(logits, data.targets))
     assert loss == pytest.approx(task.baseline()["loss"], rel=1e-5)
     assert task.baseline()["loss"] == pytest.approx(10 * math.log(9) / 35)
+    output_only = task.with_options(loss_on="output")
+    assert float(output_only.loss(logits, data.targets)) == pytest.approx(math.log(9), rel=1e-5)
+    assert output_only.baseline()["loss"] == pytest.approx(math.log(9))
 
 
 @pytest.mark.parametrize(

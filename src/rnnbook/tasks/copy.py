@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
@@ -43,6 +43,9 @@ class CopyConfig:
     seq_len: int = field(default=100, metadata={"help": "symbols shown before the delimiter"})
     padding: int = field(default=10, metadata={"help": "delimiters between input and recall"})
     output_len: int = field(default=50, metadata={"help": "symbols to copy back (<= seq_len)"})
+    loss_on: Literal["all", "output"] = field(
+        default="all", metadata={"help": "cross-entropy over all steps (seed) or the output only"}
+    )
 
     def __post_init__(self) -> None:
         check_int("CopyConfig", "seq_len", self.seq_len, 1)
@@ -52,6 +55,10 @@ class CopyConfig:
             raise ValueError(
                 f"CopyConfig: output_len ({self.output_len}) must not exceed seq_len "
                 f"({self.seq_len}): a symbol not shown cannot be copied"
+            )
+        if self.loss_on not in ("all", "output"):
+            raise ValueError(
+                f"CopyConfig: expected loss_on 'all' or 'output', got {self.loss_on!r}"
             )
 
 
@@ -63,7 +70,8 @@ class CopyTask(Task):
 
     with ``L = seq_len``, ``P = padding``; inputs and targets are (N, T) token ids,
     ``T = seq_len + padding + output_len``. The loss is the cross-entropy averaged over all
-    T steps (as in the seed and Arjovsky et al. 2016). Metrics: ``symbol_accuracy`` (fraction
+    T steps (as in the seed and Arjovsky et al. 2016), or over the recall steps only with
+    ``loss_on="output"``. Metrics: ``symbol_accuracy`` (fraction
     of the copied symbols right) and ``sequence_accuracy`` (all of them right).
 
     Examples:
@@ -109,6 +117,9 @@ class CopyTask(Task):
         return self.from_symbols(symbols)
 
     def loss(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        if self.config.loss_on == "output":
+            k = self.config.output_len
+            return token_cross_entropy(outputs[:, -k:], targets[:, -k:])
         return token_cross_entropy(outputs, targets)
 
     def score(self, outputs: Tensor, targets: Tensor) -> dict[str, Tensor]:
@@ -124,11 +135,13 @@ class CopyTask(Task):
 
         .. math::  \\mathcal{L}_0 = \\frac{K \\ln 9}{L + P + K}
 
-        (Arjovsky et al.'s :math:`10 \\ln 8 / (T + 20)` for our vocabulary and lengths.)
+        (Arjovsky et al.'s :math:`10 \\ln 8 / (T + 20)` for our vocabulary and lengths;
+        :math:`\\ln 9` with ``loss_on="output"``.)
         """
         k, a = self.config.output_len, len(SYMBOLS)
+        steps = k if self.config.loss_on == "output" else self.total_len
         return {
-            "loss": k * math.log(a) / self.total_len,
+            "loss": k * math.log(a) / steps,
             "symbol_accuracy": 1 / a,
             "sequence_accuracy": a ** (-k),
         }
