@@ -126,3 +126,18 @@ def test_extension_reports_compile_time() -> None:
 def test_mode_is_validated() -> None:
     with pytest.raises(ValueError, match="SRU: expected mode 'fast' or 'reference', got 'turbo'"):
         SRU(4, 4, mode="turbo")  # type: ignore[arg-type]
+
+
+def test_threaded_kernel_equals_single_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert sru_fast.load_extension().available
+    torch.manual_seed(4)
+    sru = SRU(96, 96)
+    x = torch.randn(32, 16, 96, requires_grad=True)  # big enough for two threads
+    results = []
+    for threads in (1, 2):
+        monkeypatch.setattr(sru_fast, "KERNEL_THREADS", threads)
+        monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+        assert sru_fast._threads(torch.empty(32, 16, 288)) == threads
+        results.append(_run(sru, x, torch.zeros(1, 16, 96, requires_grad=True)))
+    for a, b in zip(*results, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-6)

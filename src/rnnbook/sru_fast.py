@@ -1,29 +1,31 @@
-"""The SRU's elementwise recurrence: the reference step and the fused fast path.
+r"""The SRU's elementwise recurrence: the reference step and the fused fast path.
 
 After the one matrix product ``U = x W^T`` that projects every time step at once
 (:class:`rnnbook.SRU` does it), what remains of the SRU is elementwise:
 
 .. math::
 
-    \\begin{aligned}
-    f_t &= \\sigma(U^f_t + v_f \\odot c_{t-1} + b_f) \\\\
-    r_t &= \\sigma(U^r_t + v_r \\odot c_{t-1} + b_r) \\\\
-    c_t &= f_t \\odot c_{t-1} + (1 - f_t) \\odot \\tilde{x}_t \\\\
-    h_t &= r_t \\odot c_t + (1 - r_t) \\odot \\alpha s_t
-    \\end{aligned}
+    \begin{aligned}
+    f_t &= \sigma(U^f_t + v_f \odot c_{t-1} + b_f) \\
+    r_t &= \sigma(U^r_t + v_r \odot c_{t-1} + b_r) \\
+    c_t &= f_t \odot c_{t-1} + (1 - f_t) \odot \tilde{x}_t \\
+    h_t &= r_t \odot c_t + (1 - r_t) \odot \alpha s_t
+    \end{aligned}
 
-where :math:`U_t = (\\tilde{x}_t, U^f_t, U^r_t[, s_t])` and the skip input :math:`s_t` is
+where :math:`U_t = (\tilde{x}_t, U^f_t, U^r_t[, s_t])` and the skip input :math:`s_t` is
 the layer input :math:`x_t` itself, or a fourth projection when input and hidden sizes differ.
 
-Three implementations of that scan live here:
+Two ways to run that scan live here:
 
 * :func:`sru_step`, one step in plain PyTorch ops; autograd differentiates it
   (the *reference loop*, and what :class:`rnnbook.SRUCell` runs);
-* :func:`sru_recurrence`, a :class:`torch.autograd.Function` with a hand-written
-  backward whose kernel is either a small C++ file (``csrc/sru_recurrence.cpp``,
-  compiled on first use with the system C++ compiler, cached under
-  ``~/.cache/rnnbook``, loaded with :mod:`ctypes`), or, if no compiler works or the
-  tensors live on a GPU, the same loops in PyTorch ops.
+* :func:`sru_recurrence` (the scan alone) and :func:`sru_layer` (projection and scan
+  as one autograd node, what ``SRU(mode="fast")`` runs): a
+  :class:`torch.autograd.Function` with a hand-written backward. Its kernel is a small
+  C++ file (``csrc/sru_recurrence.cpp``, compiled on first use with the system C++
+  compiler in about a second, cached under ``~/.cache/rnnbook``, loaded with
+  :mod:`ctypes`) or, if no compiler works or the tensors live on a GPU, the same
+  algorithm in PyTorch ops (a one-line notice on stderr says so, once).
 
 Nothing is compiled at ``import rnnbook``. Set ``RNNBOOK_NO_EXTENSION=1`` to skip compiling.
 """
@@ -53,10 +55,15 @@ logger = logging.getLogger(__name__)
 
 Backend = Literal["auto", "cpp", "torch"]
 _SOURCE = Path(__file__).with_name("csrc") / "sru_recurrence.cpp"
-_FLAG_SETS = (
-    ["-O3", "-march=native", "-ffast-math", "-shared", "-fPIC", "-pthread", "-std=c++17"],
-    ["-O3", "-ffast-math", "-shared", "-fPIC", "-pthread", "-std=c++17"],
+_COMMON_FLAGS = ["-O3", "-ffast-math", "-shared", "-fPIC", "-pthread", "-std=c++17"]
+_FLAG_SETS = (  # tried in order: the first that compiles wins
+    ["-march=native", "-mprefer-vector-width=512", *_COMMON_FLAGS],
+    ["-march=native", *_COMMON_FLAGS],
+    _COMMON_FLAGS,
 )
+# Threads for the scan. The scan is compute-bound and short; on this book's 2-vCPU
+# machines (hyperthreads of one core) a second thread made it slower, so the default is 1.
+KERNEL_THREADS = 1
 
 
 # ----------------------------------------------------------------------------- reference step
@@ -204,7 +211,7 @@ def extension_info() -> ExtensionInfo | None:
 
 def _threads(u: Tensor) -> int:
     # a thread costs tens of microseconds to start: worth it only for big scans
-    return max(1, min(torch.get_num_threads(), u.numel() // (1 << 16)))
+    return max(1, min(KERNEL_THREADS, torch.get_num_threads(), u.numel() // (1 << 16)))
 
 
 def _ptr(tensor: Tensor | None) -> int | None:
