@@ -7,10 +7,12 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from rnnbook.cli import main
+from rnnbook.grid import load_grid
 
 COMMON = [
     "--hidden-size",
@@ -264,3 +266,52 @@ def test_train_command_reproduces_the_config() -> None:
     assert run_config_from_args(build_parser().parse_args(words[1:])) == config
     default = RunConfig(task="echo", train=TrainConfig(progress=True))
     assert train_command(default, "d") == "rnnbook train echo --out d"
+
+
+def test_grid_command_trains_each_value_and_records_itself(tmp_path: Path, capsys: Any) -> None:
+    out = tmp_path / "grid"
+    code = main(
+        [
+            "grid",
+            "echo",
+            "--out",
+            str(out),
+            "--vary",
+            "task.delay=1,2",
+            "--metric",
+            "accuracy",
+            "--cell",
+            "gru",
+            "--hidden-size",
+            "8",
+            "--epochs",
+            "1",
+            "--train-samples",
+            "64",
+            "--val-samples",
+            "32",
+            "--test-samples",
+            "32",
+            "--seq-len",
+            "6",
+            "--threads",
+            "1",
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last["values"] == [1, 2]
+    grid = load_grid(out)
+    assert grid.labels == ["delay = 1", "delay = 2"]
+    assert grid.command.startswith("rnnbook grid echo --out ")
+    assert "--vary task.delay=1,2 --metric accuracy" in grid.command
+
+
+@pytest.mark.parametrize("vary", ["task.delay", "=1,2", "task.delay="])
+def test_grid_command_rejects_a_bad_vary(tmp_path: Path, capsys: Any, vary: str) -> None:
+    code = main(
+        ["grid", "echo", "--out", str(tmp_path / "g"), "--vary", vary, "--metric", "accuracy"]
+    )
+    assert code == 2
+    assert "--vary expects SETTING=V1,V2" in capsys.readouterr().err

@@ -122,19 +122,10 @@ def _task_overrides(args: argparse.Namespace, task: str) -> dict[str, Any]:
     return given
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (subcommands ``tasks``, ``train``, ``evaluate``, ``bench``)."""
+def add_run_arguments(train: argparse.ArgumentParser) -> None:
+    """The arguments of one run (task, --out, model, training, data): `train` and `grid`."""
     from rnnbook import available_rnns
 
-    parser = _Parser(
-        prog="rnnbook", description="Recurrent networks with PyTorch: the book's experiments."
-    )
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    tasks = commands.add_parser("tasks", help="list the tasks, their options and defaults")
-    tasks.set_defaults(func=_cmd_tasks)
-
-    train = commands.add_parser("train", help="train a model on a task and write a run folder")
     train.add_argument(
         "task", choices=available_tasks(), metavar="TASK", help=", ".join(available_tasks())
     )
@@ -211,7 +202,35 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=_positive_int, default=None, help="PyTorch CPU threads")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_task_options(train)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (``tasks``, ``train``, ``grid``, ``evaluate``, ``bench``)."""
+
+    parser = _Parser(
+        prog="rnnbook", description="Recurrent networks with PyTorch: the book's experiments."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    tasks = commands.add_parser("tasks", help="list the tasks, their options and defaults")
+    tasks.set_defaults(func=_cmd_tasks)
+
+    train = commands.add_parser("train", help="train a model on a task and write a run folder")
+    add_run_arguments(train)
     train.set_defaults(func=_cmd_train)
+
+    grid = commands.add_parser(
+        "grid", help="train one run per value of a setting (the static pages' sliders)"
+    )
+    add_run_arguments(grid)
+    grid.add_argument(
+        "--vary",
+        required=True,
+        metavar="SETTING=V1,V2,...",
+        help="what varies, e.g. task.delay=1,4,8 or model.hidden_size=8,16 or model.cell=rnn,lstm",
+    )
+    grid.add_argument("--metric", required=True, help="validation metric drawn in the frames")
+    grid.set_defaults(func=_cmd_grid)
 
     evaluate = commands.add_parser(
         "evaluate", help="re-evaluate a run folder on fresh data; prints a JSON line of metrics"
@@ -386,6 +405,40 @@ def _cmd_train(args: argparse.Namespace) -> None:
         f"({history.stop_reason}); wrote {args.out}"
     )
     print(json.dumps(summary))
+
+
+def _grid_values(text: str) -> tuple[str, list[Any]]:
+    """``"task.delay=1,4,8"`` → ``("task.delay", [1, 4, 8])`` (ints, floats or words)."""
+    setting, _, listed = text.partition("=")
+    words = [word.strip() for word in listed.split(",") if word.strip()]
+    if not setting or not words:
+        raise UsageError(f"--vary expects SETTING=V1,V2,..., got {text!r}")
+    values: list[Any] = []
+    for word in words:
+        for kind in (int, float):
+            try:
+                values.append(kind(word))
+                break
+            except ValueError:
+                continue
+        else:
+            values.append(word)
+    return setting, values
+
+
+def _cmd_grid(args: argparse.Namespace) -> None:
+    from rnnbook.grid import run_grid
+
+    setting, values = _grid_values(args.vary)
+    config = run_config_from_args(args)
+    config.make_task()
+    _check_writable(Path(args.out))
+    command = train_command(config, args.out).replace("rnnbook train", "rnnbook grid", 1)
+    command += f" --vary {shlex.quote(args.vary)} --metric {args.metric}"
+    grid = run_grid(config, setting, values, args.out, args.metric, command)
+    for label, final in zip(grid.labels, grid.final, strict=True):
+        print(f"{label}: final validation {grid.metric} {final:.4f}")
+    print(json.dumps({"setting": setting, "values": values, "final": grid.final}))
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
