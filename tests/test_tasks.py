@@ -283,3 +283,26 @@ def test_counting_vocabulary_leaves_room_beyond_the_training_range() -> None:
 def test_digit_sum_prompt_stops_at_eos() -> None:
     task = DigitSumTask()
     assert task.decode_input(task.prompt("407")) == "407="
+
+
+def test_counting_holdout_edges_moves_the_first_and_last_windows_to_the_test_pool() -> None:
+    plain, edges = CountingTask(), make_task("counting", holdout_edges=True)
+    test = set(edges.starts("test").tolist())
+    assert {0, 96} <= test
+    assert test - {0, 96} == set(plain.starts("test").tolist()) - {0, 96}
+    assert {0, 96}.isdisjoint(edges.starts("train").tolist())
+    assert len(edges.starts("train")) + len(test) == 97
+
+
+def test_digit_sum_lengths_and_sums_match_the_decoded_text() -> None:
+    task = DigitSumTask()
+    data = task.generate(300, seed=3)
+    lengths, sums = task.lengths_and_sums(data.inputs)
+    for x, length, total in zip(data.inputs, lengths, sums, strict=True):
+        digits, answer = task.decode_input(x).split("=")
+        assert (len(digits), sum(int(d) for d in digits)) == (int(length), int(total))
+        assert answer == str(int(total))
+    with pytest.raises(ValueError, match="EOS token"):
+        task.lengths_and_sums(torch.zeros(2, 7, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"\(N, W\) token ids"):
+        task.lengths_and_sums(data.inputs.float())

@@ -13,7 +13,8 @@ Two formulations, as in the seed:
 
 A fixed hash of the start ``a`` puts ``holdout_fraction`` of the windows in a held-out pool
 used by the ``val`` and ``test`` splits (independent of the seed, so it is the same pool in
-every run). Metric: ``exact_match``.
+every run); ``holdout_edges=True`` adds the first and the last window (the seed's failures
+``0 1 2`` and ``96 97 98``) to that pool. Metric: ``exact_match``.
 
 Introduced in the counting chapter.
 """
@@ -62,6 +63,10 @@ class CountingConfig:
     as_features: bool = field(
         default=False,
         metadata={"help": "linear: the window as one step of features (seed model 2)"},
+    )
+    holdout_edges: bool = field(
+        default=False,
+        metadata={"help": "also hold out the first and last windows (the seed's edge cases)"},
     )
 
     def __post_init__(self) -> None:
@@ -140,9 +145,11 @@ class CountingTask(Task):
         """Every window start of a split's pool, in increasing order (N,)."""
         cfg = self.config
         starts = torch.arange(cfg.low, cfg.high - cfg.window + 1)
-        if cfg.holdout_fraction == 0:
+        if cfg.holdout_fraction == 0 and not cfg.holdout_edges:
             return starts
         held = holdout_mask(starts + 2**40, cfg.holdout_fraction)  # same pool if low moves
+        if cfg.holdout_edges:
+            held[0] = held[-1] = True
         return starts[held] if split != "train" else starts[~held]
 
     def from_starts(self, starts: Tensor) -> tuple[Tensor, Tensor]:

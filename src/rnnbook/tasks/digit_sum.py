@@ -171,6 +171,30 @@ class DigitSumTask(Task):
         inputs = self.encode(digits)[0]
         return inputs[: int((inputs == EOS).nonzero()[0, 0]) + 1]
 
+    def lengths_and_sums(self, inputs: Tensor) -> tuple[Tensor, Tensor]:
+        """How many digits each sequence has, and their sum (what error tables group by).
+
+        .. math::  k = \\min\\{t : x_t = \\mathrm{EOS}\\}, \\qquad s = \\sum_{t < k} x_t
+
+        Args:
+            inputs: (N, W) token ids, as :meth:`generate` makes them.
+
+        Returns:
+            ``(lengths, sums)``, each (N,) long.
+        """
+        if inputs.dim() != 2 or inputs.is_floating_point():
+            raise ValueError(
+                f"DigitSumTask: expected (N, W) token ids, got shape {tuple(inputs.shape)} "
+                f"of dtype {inputs.dtype}"
+            )
+        is_eos = inputs == EOS  # (N, W)
+        if not bool(is_eos.any(1).all()):
+            raise ValueError("DigitSumTask: expected an EOS token in every sequence")
+        lengths = is_eos.long().argmax(1)  # first EOS position = number of digits
+        before = torch.arange(inputs.shape[1])[None, :] < lengths[:, None]
+        sums = (inputs * before).sum(1)
+        return lengths, sums
+
     def decode_input(self, inputs: Tensor) -> str:
         text = "".join(SYMBOLS[int(i)] for i in inputs)
         return text.split(".")[0]

@@ -1,0 +1,225 @@
+"""Error analysis: which inputs a trained model still gets wrong, and what it does beyond its range.
+
+A test accuracy is one number; these helpers split it. :func:`sample_scores` scores every
+sample, :func:`accuracy_by` groups the scores by a key (sequence length, digit sum, window
+start...), :func:`mistakes` shows the failures as text, :func:`sweep` re-evaluates a model
+on variants of its task (longer sequences, numbers outside the training range), and
+:func:`counting_windows` scores every window of the counting task one by one.
+
+Introduced in the digit-sum chapter; the counting chapter uses it too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from rnnbook.tasks import SequenceData, Task
+from rnnbook.train import evaluate, predict
+
+__all__ = [
+    "GroupAccuracy",
+    "Window",
+    "accuracy_by",
+    "counting_windows",
+    "format_table",
+    "mistakes",
+    "sample_scores",
+    "sweep",
+]
+
+
+@dataclass(frozen=True)
+class GroupAccuracy:
+    """How many samples of one group (samples sharing a key) a model got right."""
+
+    key: int
+    correct: int
+    count: int
+
+    @property
+    def accuracy(self) -> float:
+        """``correct / count``."""
+        return self.correct / self.count
+
+
+@dataclass(frozen=True)
+class Window:
+    """One counting window: what the model saw, what it should say, what it said."""
+
+    start: int
+    shown: str
+    wanted: str
+    predicted: str
+    correct: bool
+
+
+def sample_scores(
+    model: nn.Module, task: Task, data: SequenceData, batch_size: int = 1024
+) -> tuple[Tensor, dict[str, Tensor]]:
+    """Model outputs for every sample of ``data`` and the task's per-sample scores.
+
+    Args:
+        model: a trained model for ``task``.
+        task: supplies :meth:`~rnnbook.tasks.base.Task.score`.
+        data: inputs (N, ...) and targets (N, ...).
+        batch_size: samples per forward pass.
+
+    Returns:
+        ``(outputs, scores)``: outputs as the model returns them, scores each (N,), e.g.
+        ``scores["exact_match"]`` is 1.0 where the whole answer is right.
+    """
+    outputs = predict(model, data.inputs, batch_size)
+    return outputs, task.score(outputs, data.targets)
+
+
+def accuracy_by(keys: Tensor, correct: Tensor) -> list[GroupAccuracy]:
+    """Accuracy per distinct key, in increasing key order.
+
+    .. math::  \\mathrm{acc}(k) = \\frac{\\sum_n [\\kappa_n = k]\\, c_n}{\\sum_n [\\kappa_n = k]}
+
+    Args:
+        keys: (N,) integer key of each sample (e.g. its sequence length).
+        correct: (N,) 1 / 0 (or bool) per sample.
+    """
+    if keys.shape != correct.shape or keys.dim() != 1:
+        raise ValueError(
+            f"accuracy_by: expected keys and correct of the same shape (N,), "
+            f"got {tuple(keys.shape)} and {tuple(correct.shape)}"
+        )
+    if keys.is_floating_point():
+        raise ValueError(f"accuracy_by: expected integer keys, got dtype {keys.dtype}")
+    values, inverse, counts = torch.unique(keys, return_inverse=True, return_counts=True)
+    hits = torch.zeros(len(values), dtype=torch.long)
+    hits.index_add_(0, inverse, (correct > 0).long())
+    return [
+        GroupAccuracy(int(k), int(h), int(c))
+        for k, h, c in zip(values.tolist(), hits.tolist(), counts.tolist(), strict=True)
+    ]
+
+
+def mistakes(
+    task: Task,
+    data: SequenceData,
+    outputs: Tensor,
+    correct: Tensor,
+    limit: int = 10,
+) -> list[tuple[str, str, str]]:
+    """The first ``limit`` distinct failures as text: ``(input, wanted, predicted)``.
+
+    Uses the task's ``answer_of(outputs, targets)`` when it has one (the digit-sum task:
+    only the scored answer steps), else :meth:`~rnnbook.tasks.base.Task.decode_output`.
+
+    Args:
+        task, data: the task and the data the model was scored on.
+        outputs: the model's outputs for ``data`` (from :func:`sample_scores`).
+        correct: (N,) per-sample correctness.
+        limit: most rows to return.
+    """
+    if len(correct) != len(data):
+        raise ValueError(
+            f"mistakes: expected one correctness value per sample ({len(data)}), got {len(correct)}"
+        )
+    answer_of = getattr(task, "answer_of", None)
+    rows: list[tuple[str, str, str]] = []
+    seen: set[str] = set()
+    for index in (correct <= 0).nonzero().flatten().tolist():
+        shown = task.decode_input(data.inputs[index])
+        if shown in seen:
+            continue
+        seen.add(shown)
+        target = data.targets[index]
+        predicted = (
+            answer_of(outputs[index], target)
+            if answer_of is not None
+            else task.decode_output(outputs[index])
+        )
+        rows.append((shown, task.decode_target(target), predicted))
+        if len(rows) == limit:
+            break
+    return rows
+
+
+def sweep(
+    model: nn.Module,
+    task: Task,
+    variants: Sequence[Mapping[str, Any]],
+    samples: int,
+    seed: int,
+    split: str = "test",
+) -> list[dict[str, float]]:
+    """Evaluate ``model`` on variants of its task, each on freshly generated data.
+
+    For example ``[{"min_len": L, "max_len": L} for L in range(5, 9)]`` tests a digit-sum
+    model on longer sequences than it was trained on.
+
+    Args:
+        model: a trained model; the variants must keep its input and output sizes.
+        task: the task it was trained on.
+        variants: option overrides, one dict per evaluation.
+        samples, seed, split: the fresh data of each evaluation.
+
+    Returns:
+        One ``{"loss": ..., metric: ...}`` dict per variant.
+    """
+    results = []
+    for options in variants:
+        variant = task.with_options(**options)
+        if (variant.input_size, variant.output_size) != (task.input_size, task.output_size):
+            raise ValueError(
+                f"sweep: variant {dict(options)} changes the model's sizes from "
+                f"{(task.input_size, task.output_size)} to "
+                f"{(variant.input_size, variant.output_size)}"
+            )
+        results.append(evaluate(model, variant, variant.generate(samples, seed, split)))
+    return results
+
+
+def counting_windows(model: nn.Module, task: Task, starts: Sequence[int] | Tensor) -> list[Window]:
+    """Score the counting windows that begin at ``starts``, one row per window.
+
+    Args:
+        model: a trained counting model.
+        task: a :class:`~rnnbook.tasks.CountingTask` (possibly moved with ``low``/``high``
+            to test beyond the training range).
+        starts: window starts ``a`` (the window is ``a, a+1, ..., a+w-1``).
+    """
+    from_starts = getattr(task, "from_starts", None)
+    if from_starts is None:
+        raise ValueError(f"counting_windows: expected a counting task, got {type(task).__name__}")
+    start_tensor = torch.as_tensor(starts, dtype=torch.long).flatten()
+    inputs, targets = from_starts(start_tensor)
+    outputs = predict(model, inputs)
+    correct = task.score(outputs, targets)["exact_match"]
+    return [
+        Window(
+            start=int(start_tensor[i]),
+            shown=task.decode_input(inputs[i]),
+            wanted=task.decode_target(targets[i]),
+            predicted=task.decode_output(outputs[i]),
+            correct=bool(correct[i] > 0),
+        )
+        for i in range(len(start_tensor))
+    ]
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain-text table with right-aligned columns (for printing in a chapter).
+
+    >>> print(format_table(["n", "acc"], [[1, "100.0%"], [12, "97.5%"]]))
+     n |    acc
+    ---+-------
+     1 | 100.0%
+    12 |  97.5%
+    """
+    if any(len(row) != len(headers) for row in rows):
+        raise ValueError(f"format_table: expected rows of {len(headers)} cells")
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[j]) for row in cells) for j in range(len(headers))]
+    lines = [" | ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -1,0 +1,117 @@
+"""Error-analysis helpers: grouping against a naive loop, failures shown, sweeps, windows."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from rnnbook.analysis import (
+    accuracy_by,
+    counting_windows,
+    format_table,
+    mistakes,
+    sample_scores,
+    sweep,
+)
+from rnnbook.models import ModelConfig, build_model
+from rnnbook.tasks import DigitSumTask, make_task
+
+
+class Counter(nn.Module):
+    """A perfect seq2seq counter (logits of ``x + offset``); offset 0 is always wrong."""
+
+    def __init__(self, vocab: int, offset: int = 1) -> None:
+        super().__init__()
+        self.vocab, self.offset = vocab, offset
+        self.dummy = nn.Parameter(torch.zeros(1))
+
+    def forward(self, inputs: Tensor) -> Tensor:
+        return F.one_hot((inputs + self.offset).clamp(max=self.vocab - 1), self.vocab).float()
+
+
+def test_accuracy_by_matches_a_naive_loop() -> None:
+    generator = torch.Generator().manual_seed(0)
+    keys = torch.randint(0, 7, (500,), generator=generator)
+    correct = torch.rand(500, generator=generator) < 0.6
+    groups = accuracy_by(keys, correct.float())
+    assert [g.key for g in groups] == sorted(set(keys.tolist()))
+    for group in groups:
+        members = [
+            bool(c) for k, c in zip(keys.tolist(), correct.tolist(), strict=True) if k == group.key
+        ]
+        assert (group.count, group.correct) == (len(members), sum(members))
+        assert group.accuracy == pytest.approx(sum(members) / len(members))
+    assert sum(g.count for g in groups) == 500
+
+
+@pytest.mark.parametrize(
+    ("keys", "correct", "message"),
+    [
+        (torch.zeros(3, dtype=torch.long), torch.ones(4), "same shape"),
+        (torch.zeros(3), torch.ones(3), "integer keys"),
+    ],
+)
+def test_accuracy_by_rejects_bad_input(keys: Tensor, correct: Tensor, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        accuracy_by(keys, correct)
+
+
+def test_mistakes_show_exactly_the_wrong_answers() -> None:
+    task = DigitSumTask()
+    data = task.generate(40, seed=1)
+    scored = data.targets != -100
+    outputs = F.one_hot(data.targets.clamp(min=0), task.output_size).float() * scored[..., None]
+    wrong = [3, 17]
+    for index in wrong:  # write "0" at every answer step: wrong unless the answer is 0-ish
+        outputs[index][scored[index]] = F.one_hot(torch.tensor(0), task.output_size).float()
+    correct = task.score(outputs, data.targets)["exact_match"]
+    assert (correct == 0).nonzero().flatten().tolist() == wrong
+    rows = mistakes(task, data, outputs, correct)
+    assert [row[0] for row in rows] == [task.decode_input(data.inputs[i]) for i in wrong]
+    for row in rows:
+        assert row[2] == "0" * len(row[1])
+        assert row[1] != row[2]
+    assert mistakes(task, data, outputs, correct, limit=1) == rows[:1]
+    with pytest.raises(ValueError, match="one correctness value per sample"):
+        mistakes(task, data, outputs, correct[:5])
+
+
+def test_counting_windows_and_sweep_beyond_the_training_range() -> None:
+    task = make_task("counting", high=30, vocab_high=50)
+    perfect, lazy = Counter(task.input_size), Counter(task.input_size, offset=0)
+    rows = counting_windows(perfect, task, task.starts("test"))
+    assert len(rows) == len(task.starts("test"))
+    assert all(row.correct for row in rows)
+    assert rows[0].predicted == rows[0].wanted
+    assert not any(row.correct for row in counting_windows(lazy, task, [0, 5]))
+    beyond = [{"low": 31, "high": 50, "holdout_fraction": 0.0}]
+    assert sweep(perfect, task, beyond, samples=50, seed=0)[0]["exact_match"] == 1.0
+    assert sweep(lazy, task, beyond, samples=50, seed=0)[0]["exact_match"] == 0.0
+    with pytest.raises(ValueError, match="changes the model's sizes"):
+        sweep(perfect, task, [{"vocab_high": 60}], samples=10, seed=0)
+    with pytest.raises(ValueError, match="expected a counting task"):
+        counting_windows(perfect, DigitSumTask(), [0])
+
+
+def test_sample_scores_agree_with_the_task_metrics() -> None:
+    torch.manual_seed(0)
+    task = make_task("counting", formulation="linear")
+    model = build_model(task, ModelConfig(cell="sru", hidden_size=4))
+    data = task.generate(64, seed=2, split="test")
+    outputs, scores = sample_scores(model, task, data, batch_size=16)
+    assert outputs.shape == (64, 1)
+    with torch.no_grad():
+        expected = task.metrics(model.eval()(data.inputs), data.targets)
+    assert float(scores["abs_error"].mean()) == pytest.approx(expected["abs_error"], rel=1e-5)
+
+
+def test_format_table_aligns_columns() -> None:
+    text = format_table(["length", "acc"], [[1, "100.0%"], [12, "9.5%"]])
+    lines = text.splitlines()
+    assert len({len(line) for line in lines}) == 1
+    assert lines[2].endswith("100.0%")
+    assert lines[3].startswith("    12")
+    with pytest.raises(ValueError, match="rows of 2 cells"):
+        format_table(["a", "b"], [[1]])
