@@ -198,3 +198,31 @@ def test_every_toc_page_was_built(site: Path) -> None:
     missing = [page for page in PAGES if not (site / page).exists()]
     assert missing == [], f"pages in _toc.yml without HTML: {missing}"
     assert re.search(r"book/intro\.html", (site / "index.html").read_text())
+
+
+SLIDER_PAGES = [page for page in CHAPTERS if "rnnbook-slider" in (SITE / page).read_text()]
+
+
+def test_some_chapter_has_a_static_slider() -> None:
+    assert SLIDER_PAGES, "no chapter shows a precomputed slider"
+
+
+@pytest.mark.parametrize("path", SLIDER_PAGES)
+def test_static_slider_changes_the_figure_without_a_kernel(
+    browser: Any, base_url: str, path: str
+) -> None:
+    page = visit(browser, base_url + path).page
+    sliders = page.locator(".rnnbook-slider")
+    for index in range(sliders.count()):
+        slider = sliders.nth(index)
+        visible = slider.locator("img:not([hidden])")
+        before = (visible.get_attribute("src"), slider.locator("output").inner_text())
+        range_input = slider.locator("input[type=range]")
+        current = int(range_input.input_value())
+        last = int(range_input.get_attribute("max") or 0)
+        range_input.fill(str(0 if current == last else last))
+        after = (visible.get_attribute("src"), slider.locator("output").inner_text())
+        assert slider.locator("img:not([hidden])").count() == 1, f"{path}: one frame at a time"
+        assert after[0] != before[0], f"{path}: slider {index} did not change the figure"
+        assert after[1] != before[1], f"{path}: slider {index} did not change its label"
+    page.context.close()

@@ -149,8 +149,6 @@ class Task(ABC):
         name: registry name, e.g. ``"copy"``.
         input_kind: ``"tokens"`` (inputs are (N, T) integer ids below ``input_size``) or
             ``"real"`` (inputs are (N, T, input_size) floats).
-        output_mode: ``"sequence"`` (a prediction per time step) or ``"last"`` (one per
-            sequence, read from the last step).
         primary_metric: the metric the chapters report; ``higher_is_better`` its direction.
     """
 
