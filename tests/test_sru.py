@@ -141,3 +141,10 @@ def test_threaded_kernel_equals_single_thread(monkeypatch: pytest.MonkeyPatch) -
         results.append(_run(sru, x, torch.zeros(1, 16, 96, requires_grad=True)))
     for a, b in zip(*results, strict=True):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-6)
+
+
+def test_loading_the_kernel_keeps_denormals() -> None:
+    """The library must not switch the process to flush-to-zero (crtfastmath.o)."""
+    assert sru_fast.load_extension().available
+    tiny = torch.tensor([1e-38], dtype=torch.float32) / 100.0  # a float32 denormal
+    assert tiny.item() > 0.0
