@@ -67,3 +67,16 @@ def test_every_chapter_is_in_the_toc_and_every_toc_entry_exists() -> None:
     for entry in toc:
         candidates = [ROOT / f"{entry}{suffix}" for suffix in (".md", ".ipynb")]
         assert any(path.exists() for path in candidates), f"_toc.yml names missing {entry}"
+
+
+@pytest.mark.parametrize("source", CHAPTER_SOURCES, ids=lambda p: p.stem)
+def test_first_cell_fetches_the_book_from_the_configured_repository(source: Path) -> None:
+    """Colab opens a notebook alone: its first cell clones the repository named in _config.yml."""
+    url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    notebook = jupytext.read(source)
+    first = next(cell for cell in notebook.cells if cell.cell_type == "code")
+    assert "remove-cell" in first.metadata.get("tags", []), "the set-up cell must be hidden"
+    assert f'"git", "clone", "--depth", "1", "{url}"' in first.source, (
+        f"{source.name}: the first code cell must clone {url} when rnnbook is missing"
+    )
+    assert 'find_spec("rnnbook") is None' in first.source
