@@ -12,7 +12,7 @@ CHAPTERS := $(CHAPTERS_MD:.md=.ipynb)
 export OMP_NUM_THREADS ?= 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help install book test unit nbval browser browser-deps notebooks lint clean
+.PHONY: help install book test unit nbval browser browser-deps screenshot notebooks lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ browser-deps:  ## install Debian's Chromium when missing (needs root and apt-get
 
 browser: book browser-deps  ## open every page of the built site in headless Chromium
 	$(BIN)/pytest -p no:cacheprovider tests/browser
+
+screenshot: browser  ## refresh the README's screenshot from the browser tests
+	cp _build/screenshots/book-01-rnn-crash-course.png .github/screenshot.png
 
 test: unit nbval browser  ## unit tests, pytest --nbval over every chapter, browser tests of the site
 
