@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -11,14 +14,17 @@ import pytest
 import torch
 
 import rnnbook
+from rnnbook.grid import load_grid
 from rnnbook.sru_figures import (
     count_matmul_flops,
+    main,
     plot_dependencies,
     plot_metric_vs_time,
     plot_scaling,
     plot_time_split,
     step_costs,
     time_to_reach,
+    timing_grid,
 )
 from rnnbook.train import History
 
@@ -113,3 +119,26 @@ def test_plot_metric_vs_time() -> None:
     with pytest.raises(ValueError, match="plot_metric_vs_time: no 'mse' recorded for"):
         plot_metric_vs_time(histories, "mse")
     plt.close("all")
+
+
+def test_timing_grid_loads_as_a_grid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "grid"
+    assert main(["--out", str(out), "--hidden-sizes", "4,8", "--seq-len", "3",
+                 "--batch-size", "2", "--repeats", "1"]) == 0  # fmt: skip
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["hidden_sizes"] == [4, 8]
+    grid = load_grid(out)
+    assert grid.values == [4, 8]
+    assert grid.command.startswith("python -m rnnbook.sru_figures --out")
+    index = json.loads((out / "grid.json").read_text())
+    times = index["times_ms"]["8"]["train"]
+    assert grid.final[1] == pytest.approx(times["torch-lstm"] / times["sru-fast"])
+    assert "hidden_size = 8" in grid.slider().data
+
+
+def test_timing_grid_bad_input(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="timing_grid: expected at least one hidden size"):
+        timing_grid(tmp_path, [])
+    with pytest.raises(ValueError, match="timing_grid: expected models to include"):
+        timing_grid(tmp_path, [4], models=["sru-fast"])
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path), "--hidden-sizes", "a,b"])

@@ -1,6 +1,6 @@
 r"""The SRU chapter's counting and drawing: costs per step, the dependency figure, scaling plots.
 
-Introduced in the SRU chapter. Three concerns, all small:
+Introduced in the SRU chapter. Four small concerns:
 
 * :func:`step_costs` counts, per time step and from the equations, the floating-point
   operations and the bytes an LSTM or an SRU layer moves, split into what can run *before*
@@ -9,8 +9,10 @@ Introduced in the SRU chapter. Three concerns, all small:
   :func:`count_matmul_flops` checks the matrix-product part against PyTorch's own counter.
 * :func:`plot_dependencies` draws what each step waits for, LSTM above, SRU below.
 * :func:`plot_scaling` and :func:`plot_time_split` draw timing tables from
-  :mod:`rnnbook.bench`; :func:`time_to_reach` and :func:`plot_metric_vs_time` read
-  training histories against the wall clock (time-to-accuracy).
+  :mod:`rnnbook.bench`, and :func:`timing_grid` (``python -m rnnbook.sru_figures``)
+  precomputes timing frames for the page's kernel-free slider.
+* :func:`time_to_reach` and :func:`plot_metric_vs_time` read training histories against
+  the wall clock (time-to-accuracy).
 
 Counting conventions: a multiply-add is 2 FLOPs; a sigmoid or a tanh counts as one
 *transcendental* (kept apart from FLOPs since its cost depends on the library); bytes
@@ -20,8 +22,13 @@ assume ``dtype_bytes`` per number and count every operand read or written once p
 
 from __future__ import annotations
 
+import argparse
+import json
+import shlex
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -42,6 +49,7 @@ __all__ = [
     "plot_time_split",
     "step_costs",
     "time_to_reach",
+    "timing_grid",
 ]
 
 CELLS = ("lstm", "sru")
@@ -408,3 +416,114 @@ def plot_metric_vs_time(
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return ax
+
+
+# ----------------------------------------------------------------------------- timing grid
+
+
+def _draw_timing_frame(
+    times: Mapping[str, Mapping[str, float]], limits: tuple[float, float], title: str, path: Path
+) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    figure = Figure(figsize=(6.0, 3.2), layout="constrained")
+    FigureCanvasAgg(figure)
+    ax = figure.subplots()
+    modes = list(times)
+    models = list(times[modes[0]])
+    width = 0.8 / len(models)
+    for index, model in enumerate(models):
+        positions = [m + (index - (len(models) - 1) / 2) * width for m in range(len(modes))]
+        values = [times[mode][model] for mode in modes]
+        ax.bar(positions, values, width, color=f"C{index}", label=model)
+    ax.set_xticks(range(len(modes)), modes)
+    ax.set(yscale="log", ylim=limits, ylabel="milliseconds (median)", title=title)
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8, loc="upper left")
+    figure.savefig(path, dpi=80, metadata={"Software": None})
+
+
+def timing_grid(
+    out: str | Path,
+    hidden_sizes: Sequence[int],
+    seq_len: int = 64,
+    batch_size: int = 16,
+    repeats: int = 5,
+    models: Sequence[str] = ("torch-lstm", "sru-reference", "sru-fast"),
+    command: str = "",
+) -> Path:
+    """Time every mode of :mod:`rnnbook.bench` per hidden size and draw one frame each.
+
+    Writes ``grid.json`` in the layout of :func:`rnnbook.grid.load_grid` (setting
+    ``hidden_size``, metric ``train_speedup``: ``torch-lstm`` time over ``sru-fast`` time
+    in training) plus the raw medians under ``"times_ms"``, and one PNG per hidden size
+    with shared logarithmic axes.
+
+    Returns:
+        the grid folder.
+    """
+    from rnnbook import bench
+
+    if len(hidden_sizes) == 0:
+        raise ValueError("timing_grid: expected at least one hidden size, got none")
+    if "torch-lstm" not in models or "sru-fast" not in models:
+        raise ValueError(
+            f"timing_grid: expected models to include torch-lstm and sru-fast, got {list(models)}"
+        )
+    path = Path(out)
+    path.mkdir(parents=True, exist_ok=True)
+    results = [
+        bench.time_models(seq_len, batch_size, size, models=models, repeats=repeats, progress=False)
+        for size in hidden_sizes
+    ]
+    values = [v for times in results for row in times.values() for v in row.values()]
+    limits = (min(values) / 1.5, max(values) * 1.5)
+    entries = []
+    for size, times in zip(hidden_sizes, results, strict=True):
+        gain = times["train"]["torch-lstm"] / times["train"]["sru-fast"]
+        frame = f"hidden_size={size}.png"
+        title = f"T={seq_len}, N={batch_size}, H={size}: training, LSTM / SRU fast = {gain:.1f}"
+        _draw_timing_frame(times, limits, title, path / frame)
+        entries.append(
+            {"value": size, "label": f"hidden_size = {size}", "frame": frame, "final": gain}
+        )
+    index = {
+        "setting": "hidden_size",
+        "metric": "train_speedup",
+        "command": command,
+        "config": {"seq_len": seq_len, "batch_size": batch_size, "repeats": repeats,
+                   "threads": torch.get_num_threads(), "torch": torch.__version__},
+        "runs": entries,
+        "times_ms": {str(size): times for size, times in zip(hidden_sizes, results, strict=True)},
+    }  # fmt: skip
+    (path / "grid.json").write_text(json.dumps(index, indent=2) + "\n")
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m rnnbook.sru_figures --out DIR --hidden-sizes 32,64,...``: a timing grid."""
+    parser = argparse.ArgumentParser(
+        prog="python -m rnnbook.sru_figures", description="Precompute the SRU timing slider."
+    )
+    parser.add_argument("--out", required=True, help="grid folder to write")
+    parser.add_argument("--hidden-sizes", default="32,64,128,256", help="comma-separated")
+    parser.add_argument("--seq-len", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    args = parser.parse_args(argv)
+    try:
+        sizes = [int(v) for v in args.hidden_sizes.split(",")]
+    except ValueError:
+        parser.error(f"--hidden-sizes: expected integers like 32,64, got {args.hidden_sizes!r}")
+    torch.set_num_threads(args.threads)
+    words = ["python", "-m", "rnnbook.sru_figures", *(argv if argv is not None else sys.argv[1:])]
+    path = timing_grid(
+        args.out, sizes, args.seq_len, args.batch_size, args.repeats, command=shlex.join(words)
+    )
+    print(json.dumps({"grid": str(path), "hidden_sizes": sizes}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
