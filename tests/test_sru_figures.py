@@ -17,6 +17,7 @@ import rnnbook
 from rnnbook.grid import load_grid
 from rnnbook.sru_figures import (
     count_matmul_flops,
+    echo_error_offsets,
     main,
     plot_dependencies,
     plot_metric_vs_time,
@@ -142,3 +143,22 @@ def test_timing_grid_bad_input(tmp_path: Path) -> None:
         timing_grid(tmp_path, [4], models=["sru-fast"])
     with pytest.raises(SystemExit):
         main(["--out", str(tmp_path), "--hidden-sizes", "a,b"])
+
+
+def test_echo_error_offsets() -> None:
+    inputs = torch.tensor([[0, 1, 2, 3, 4, 5, 6, 7, 0, 1]])
+    delay = 2
+    correct = torch.roll(inputs, delay, 1)
+    assert set(echo_error_offsets(correct, inputs, delay, window=1).values()) == {0.0}
+    late = torch.roll(inputs, delay + 1, 1)  # repeats the symbol from delay + 1 steps back
+    offsets = echo_error_offsets(late, inputs, delay, window=1)
+    assert offsets == {1: 0.0, 2: 0.0, 3: 1.0}
+    mixed = late.clone()
+    mixed[0, -1] = inputs[0, -2]  # one error at offset 1 instead
+    offsets = echo_error_offsets(mixed, inputs, delay, window=1)
+    assert offsets[3] == pytest.approx(6 / 7)
+    assert offsets[1] == pytest.approx(1 / 7)
+    with pytest.raises(ValueError, match="echo_error_offsets: expected predictions and inputs"):
+        echo_error_offsets(late[0], inputs, delay)
+    with pytest.raises(ValueError, match="echo_error_offsets: expected delay >= 0, window >= 1"):
+        echo_error_offsets(late, inputs, 8, window=3)

@@ -12,7 +12,8 @@ Introduced in the SRU chapter. Four small concerns:
   :mod:`rnnbook.bench`, and :func:`timing_grid` (``python -m rnnbook.sru_figures``)
   precomputes timing frames for the page's kernel-free slider.
 * :func:`time_to_reach` and :func:`plot_metric_vs_time` read training histories against
-  the wall clock (time-to-accuracy).
+  the wall clock (time-to-accuracy); :func:`echo_error_offsets` asks which past symbol a
+  model repeated when it got the echo task wrong.
 
 Counting conventions: a multiply-add is 2 FLOPs; a sigmoid or a tanh counts as one
 *transcendental* (kept apart from FLOPs since its cost depends on the library); bytes
@@ -43,6 +44,7 @@ from rnnbook.train import History
 __all__ = [
     "StepCost",
     "count_matmul_flops",
+    "echo_error_offsets",
     "plot_dependencies",
     "plot_metric_vs_time",
     "plot_scaling",
@@ -374,6 +376,51 @@ def time_to_reach(
         if (value >= target) if higher_is_better else (value <= target):
             return float(seconds)
     return None
+
+
+def echo_error_offsets(
+    predictions: Tensor, inputs: Tensor, delay: int, window: int = 3
+) -> dict[int, float]:
+    """Among wrong echo answers, how often the answer is the symbol from ``d`` steps back.
+
+    For every step ``t >= delay + window`` whose prediction differs from ``x_{t-delay}``,
+    and every offset ``d`` within ``window`` of ``delay`` (``d >= 0``), the fraction of
+    those errors with prediction ``== x_{t-d}``. A model that keeps the right symbols but
+    blurs *when* they were seen puts its errors at ``d = delay ± 1``; one that guesses
+    puts about ``1 / (num_symbols - 1)`` of them at every offset.
+
+    Args:
+        predictions: predicted symbol ids ``(N, T)``.
+        inputs: input symbol ids ``(N, T)``.
+        delay: the task's delay ``k``; window: offsets examined on each side.
+
+    Returns:
+        ``{d: fraction}`` (``d == delay`` is always 0: those are the correct answers);
+        fractions are 0 when there is no error.
+    """
+    if predictions.shape != inputs.shape or predictions.dim() != 2:
+        raise ValueError(
+            f"echo_error_offsets: expected predictions and inputs of one shape (N, T), got "
+            f"{tuple(predictions.shape)} and {tuple(inputs.shape)}"
+        )
+    start = delay + window
+    if delay < 0 or window < 1 or start >= inputs.shape[1]:
+        raise ValueError(
+            f"echo_error_offsets: expected delay >= 0, window >= 1 and delay + window < T = "
+            f"{inputs.shape[1]}, got delay={delay}, window={window}"
+        )
+    length = inputs.shape[1]
+    answered = predictions[:, start:]  # (N, T - start)
+
+    def back(d: int) -> Tensor:  # x_{t-d} for t = start..T-1
+        return inputs[:, start - d : length - d]
+
+    wrong = answered != back(delay)
+    errors = int(wrong.sum())
+    offsets = range(max(0, delay - window), delay + window + 1)
+    return {
+        d: float((wrong & (answered == back(d))).sum()) / errors if errors else 0.0 for d in offsets
+    }
 
 
 def plot_metric_vs_time(
