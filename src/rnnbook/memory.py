@@ -36,9 +36,15 @@ from rnnbook.layers import LSTM, MLSTM
 from rnnbook.models import SequenceModel
 from rnnbook.sru import SRU, SRUCell
 from rnnbook.sru_fast import sru_step
+from rnnbook.tasks.copy import CopyTask
 from rnnbook.train import TaskLike
 
-__all__ = ["memory_gradient_norms", "recurrent_step", "sru_cell_step"]
+__all__ = [
+    "memory_gradient_norms",
+    "recall_accuracy_by_position",
+    "recurrent_step",
+    "sru_cell_step",
+]
 
 _WITH_CELL_STATE = (LSTM, MLSTM, nn.LSTM)
 
@@ -159,3 +165,48 @@ def memory_gradient_norms(
         for g, m in zip(grads, memories, strict=True)
     ]
     return torch.stack(norms).detach()
+
+
+@torch.no_grad()
+def recall_accuracy_by_position(
+    model: SequenceModel,
+    task: CopyTask,
+    inputs: Tensor,
+    targets: Tensor,
+    chunk_len: int | None = None,
+) -> Tensor:
+    r"""Copy task: the fraction of sequences whose :math:`k`-th recalled symbol is right.
+
+    .. math::  a_k = \frac{1}{N} \sum_{n} \mathbb{1}\big[\arg\max \hat y_{n, L+P+k}
+               = x_{n, k}\big], \qquad k = 1 \dots K
+
+    Args:
+        model: a copy-task model (outputs one score per symbol and step).
+        task: the :class:`rnnbook.tasks.copy.CopyTask` that made ``inputs``.
+        inputs, targets: (N, T) token ids.
+        chunk_len: feed the sequences in pieces of this many steps, carrying the state
+            from piece to piece (the seed's test on longer sequences); ``None``: whole.
+
+    Returns:
+        ``(K,)`` tensor, ``K = output_len``; its mean is the task's ``symbol_accuracy``.
+    """
+    if not isinstance(task, CopyTask):
+        raise ValueError(
+            f"recall_accuracy_by_position: expected a CopyTask, got {type(task).__name__}"
+        )
+    if inputs.dim() != 2 or inputs.shape[1] != task.total_len:
+        raise ValueError(
+            f"recall_accuracy_by_position: expected inputs (N, {task.total_len}), "
+            f"got {tuple(inputs.shape)}"
+        )
+    was_training = model.training
+    model.eval()
+    state: Any = None
+    pieces = []
+    for piece in torch.split(inputs, chunk_len or inputs.shape[1], dim=1):
+        outputs, state = model.run(piece, state)  # (N, piece, V); the state carries on
+        pieces.append(outputs)
+    model.train(was_training)
+    k = task.config.output_len
+    recalled = torch.cat(pieces, dim=1)[:, -k:].argmax(-1)  # (N, K)
+    return (recalled == targets[:, -k:]).float().mean(0)
