@@ -1,10 +1,11 @@
-"""The ``rnnbook`` command: list tasks, train into a run folder, re-evaluate a run, benchmark.
+"""The ``rnnbook`` command: list tasks, train a run or a grid of runs, re-evaluate, benchmark.
 
 .. code-block:: console
 
     $ rnnbook tasks
     $ rnnbook train copy --out runs/copy-lstm --cell lstm --seq-len 20 --output-len 10
     $ rnnbook evaluate runs/copy-lstm --seed 7 --seq-len 100 --output-len 50
+    $ rnnbook grid echo --out runs/echo-delays --vary task.delay=1,4,8 --metric accuracy
     $ rnnbook bench --help
 
 Bad arguments exit with code 2 and one line on stderr. Every chapter shows the command
