@@ -12,13 +12,20 @@ PyTorch's fused kernels), ``lstm`` (:class:`rnnbook.LSTM`, from scratch), ``sru-
   (through a fixed random readout) as the next input.
 
 Repetitions are interleaved (model A, model B, ..., then again), so a neighbour's load
-hits every model alike, and medians are reported.
+hits every model alike, and medians are reported. ``clock="wall"`` (default) measures
+elapsed time; ``clock="cpu"`` measures this process's CPU time instead, which on a shared
+machine is far less disturbed by other processes (for a single-threaded run it is the
+time the core spent on our work; with several threads it adds them up). CUDA needs
+``"wall"``.
+
+:func:`sweep` repeats a timing over the values of one size (scaling plots) and
+:func:`time_matmul_bound` times the bare matrix products of a layer (lower bounds).
 
 The last line printed by :func:`run` is one JSON object with these keys:
 
 ``config``
     ``seq_len``, ``batch_size``, ``input_size``, ``hidden_size``, ``repeats``, ``threads``,
-    ``torch`` (version), ``dtype``.
+    ``torch`` (version), ``dtype``, ``clock`` (``"wall"`` or ``"cpu"``).
 ``sru_backend``, ``compile_seconds``
     ``"cpp"`` or ``"torch"`` and the first-use build time of the C++ kernel in this process
     (``0.0`` when it was cached).
@@ -55,6 +62,8 @@ from rnnbook.sru_fast import load_extension, sru_recurrence
 
 MODELS = ("torch-lstm", "lstm", "sru-reference", "sru-fast")
 MODES = ("train", "infer", "generate")
+CLOCKS = ("wall", "cpu")
+SWEEPABLE = ("seq_len", "batch_size", "hidden_size")
 QUICK = {"seq_len": 16, "batch_size": 4, "hidden_size": 32, "repeats": 3}
 
 
@@ -76,12 +85,20 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _timer(fn: Callable[[], Any], device: torch.device) -> float:
+def _check_clock(caller: str, clock: str, device: torch.device) -> None:
+    if clock not in CLOCKS:
+        raise ValueError(f"{caller}: expected clock in {list(CLOCKS)}, got {clock!r}")
+    if clock == "cpu" and device.type != "cpu":
+        raise ValueError(f"{caller}: clock 'cpu' needs device cpu, got {device}")
+
+
+def _timer(fn: Callable[[], Any], device: torch.device, clock: str = "wall") -> float:
+    now = time.process_time if clock == "cpu" else time.perf_counter
     _sync(device)
-    start = time.perf_counter()
+    start = now()
     fn()
     _sync(device)
-    return (time.perf_counter() - start) * 1e3
+    return (now() - start) * 1e3
 
 
 def _task(mode: str, model: nn.Module, x: Tensor, hidden: int) -> Callable[[], Any]:
@@ -128,8 +145,9 @@ def time_models(
     repeats: int = 5,
     warmup: int = 1,
     progress: bool = True,
+    clock: str = "wall",
 ) -> dict[str, dict[str, float]]:
-    """Median wall time in milliseconds of every ``(mode, model)``, interleaved.
+    """Median time in milliseconds of every ``(mode, model)``, interleaved.
 
     Args:
         seq_len: sequence length ``T``.
@@ -142,6 +160,7 @@ def time_models(
         repeats: timed repetitions per pair (after ``warmup`` untimed ones).
         warmup: untimed repetitions per pair (first calls allocate and compile).
         progress: show a :mod:`tqdm.auto` bar.
+        clock: ``"wall"`` (elapsed) or ``"cpu"`` (this process's CPU time; CPU only).
 
     Returns:
         ``{mode: {model: median_ms}}``.
@@ -155,6 +174,7 @@ def time_models(
     if repeats < 1:
         raise ValueError(f"time_models: expected repeats >= 1, got {repeats}")
     device = torch.device(device)
+    _check_clock("time_models", clock, device)
     input_size = hidden_size if input_size is None else input_size
     if any(name == "sru-fast" for name in models):
         load_extension()  # build before timing, never inside a timed call
@@ -171,7 +191,7 @@ def time_models(
     with tqdm(total=total, desc="bench", disable=not progress, leave=False) as bar:
         for rep in range(warmup + repeats):
             for key, task in tasks.items():
-                elapsed = _timer(task, device)
+                elapsed = _timer(task, device, clock)
                 if rep >= warmup:
                     samples[key].append(elapsed)
                 bar.update()
@@ -187,6 +207,7 @@ def time_sru_split(
     hidden_size: int = 256,
     device: str | torch.device = "cpu",
     repeats: int = 5,
+    clock: str = "wall",
 ) -> dict[str, float]:
     """Where an SRU layer spends its time: the projection ``U = x W^T`` versus the scan.
 
@@ -202,6 +223,7 @@ def time_sru_split(
         True
     """
     device = torch.device(device)
+    _check_clock("time_sru_split", clock, device)
     load_extension()
     torch.manual_seed(0)
     sru = SRU(hidden_size, hidden_size).to(device)
@@ -236,7 +258,7 @@ def time_sru_split(
     samples: dict[str, list[float]] = {key: [] for key in parts}
     for rep in range(repeats + 1):
         for key, fn in parts.items():
-            elapsed = _timer(fn, device)
+            elapsed = _timer(fn, device, clock)
             if rep > 0:
                 samples[key].append(elapsed)
     result = {key: statistics.median(values) for key, values in samples.items()}
@@ -244,6 +266,119 @@ def time_sru_split(
         result["recurrence_train_ms"] + result["projection_train_ms"]
     )
     return result
+
+
+def sweep(
+    setting: str,
+    values: Sequence[int],
+    mode: str = "train",
+    models: Sequence[str] = MODELS,
+    device: str | torch.device = "cpu",
+    repeats: int = 3,
+    progress: bool = False,
+    clock: str = "wall",
+    **sizes: int,
+) -> list[dict[str, float]]:
+    """Time one ``mode`` for each value of one size, the other sizes fixed (scaling plots).
+
+    Args:
+        setting: ``"seq_len"``, ``"batch_size"`` or ``"hidden_size"`` (the input size
+            follows the hidden size).
+        values: the values of ``setting``, in order.
+        mode: one of :data:`MODES`.
+        models: subset of :data:`MODELS`.
+        device, repeats, progress, clock: as in :func:`time_models`.
+        **sizes: the fixed sizes among :data:`SWEEPABLE` (defaults of :func:`time_models`).
+
+    Returns:
+        one row per value, ``{setting: value, model: median_ms, ...}``.
+
+    Example::
+
+        >>> rows = sweep("seq_len", [4, 8], models=["sru-fast"], repeats=1, hidden_size=8)
+        >>> [sorted(row) for row in rows]
+        [['seq_len', 'sru-fast'], ['seq_len', 'sru-fast']]
+    """
+    if setting not in SWEEPABLE:
+        raise ValueError(f"sweep: expected setting in {list(SWEEPABLE)}, got {setting!r}")
+    if mode not in MODES:
+        raise ValueError(f"sweep: unknown mode {mode!r}; expected one of {list(MODES)}")
+    unknown = sorted(set(sizes) - (set(SWEEPABLE) - {setting}))
+    if unknown:
+        raise ValueError(
+            f"sweep: expected fixed sizes among {sorted(set(SWEEPABLE) - {setting})}, got {unknown}"
+        )
+    if len(values) == 0:
+        raise ValueError("sweep: expected at least one value, got none")
+    rows: list[dict[str, float]] = []
+    for value in values:
+        times = time_models(
+            **{**sizes, setting: value},
+            modes=[mode],
+            models=models,
+            device=device,
+            repeats=repeats,
+            progress=progress,
+            clock=clock,
+        )
+        rows.append({setting: value, **times[mode]})
+    return rows
+
+
+def time_matmul_bound(
+    seq_len: int = 128,
+    batch_size: int = 32,
+    hidden_size: int = 256,
+    input_size: int | None = None,
+    device: str | torch.device = "cpu",
+    repeats: int = 5,
+    clock: str = "wall",
+) -> dict[str, float]:
+    """The matrix products of a layer alone, as one product over all ``T·N`` rows.
+
+    Forward and backward (gradients of input and weight), median milliseconds:
+
+    * ``sru_ms``: :math:`(TN \\times I)(I \\times KH)`, what an SRU layer must do at least;
+    * ``lstm_ms``: :math:`(TN \\times (I + H))((I + H) \\times 4H)`, the same FLOPs as an
+      LSTM layer's products, *if* its recurrence allowed batching them (it does not:
+      half of them wait for :math:`h_{t-1}`).
+
+    Example::
+
+        >>> bound = time_matmul_bound(8, 2, 8, repeats=1)
+        >>> sorted(bound)
+        ['lstm_ms', 'sru_ms']
+    """
+    if repeats < 1:
+        raise ValueError(f"time_matmul_bound: expected repeats >= 1, got {repeats}")
+    device = torch.device(device)
+    _check_clock("time_matmul_bound", clock, device)
+    input_size = hidden_size if input_size is None else input_size
+    blocks = 3 if input_size == hidden_size else 4
+    rows = seq_len * batch_size
+    generator = torch.Generator().manual_seed(0)
+    shapes = {
+        "sru_ms": (input_size, blocks * hidden_size),
+        "lstm_ms": (input_size + hidden_size, 4 * hidden_size),
+    }
+    tasks = {}
+    for key, (inner, outer) in shapes.items():
+        x = torch.randn(rows, inner, generator=generator).to(device).requires_grad_()
+        weight = (torch.randn(outer, inner, generator=generator) / inner**0.5).to(device)
+        weight.requires_grad_()
+
+        def product(x: Tensor = x, weight: Tensor = weight) -> None:
+            x.grad = weight.grad = None
+            F.linear(x, weight).sum().backward()  # type: ignore[no-untyped-call]
+
+        tasks[key] = product
+    samples: dict[str, list[float]] = {key: [] for key in tasks}
+    for rep in range(repeats + 1):
+        for key, fn in tasks.items():
+            elapsed = _timer(fn, device, clock)
+            if rep > 0:
+                samples[key].append(elapsed)
+    return {key: statistics.median(values) for key, values in samples.items()}
 
 
 def _ratios(times: dict[str, dict[str, float]]) -> dict[str, float]:
@@ -282,6 +417,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+    parser.add_argument(
+        "--clock",
+        choices=CLOCKS,
+        default="wall",
+        help="wall: elapsed time; cpu: this process's CPU time, steadier on a busy machine "
+        "(CPU devices only; CUDA is always timed by the wall clock)",
+    )
     parser.add_argument("--linearity", action="store_true", help="also time our LSTM at 2T (train)")
     parser.add_argument(
         "--quick", action="store_true", help="tiny sizes and 3 repeats (a smoke test)"
@@ -315,6 +457,7 @@ def run(args: argparse.Namespace) -> int:
             "threads": torch.get_num_threads(),
             "torch": torch.__version__,
             "dtype": "float32",
+            "clock": args.clock,
         },
         "sru_backend": "cpp" if info.available else "torch",
         "compile_seconds": round(info.compile_seconds, 3),
@@ -323,6 +466,7 @@ def run(args: argparse.Namespace) -> int:
         "sru_split": {},
     }
     for device in devices:
+        clock = args.clock if torch.device(device).type == "cpu" else "wall"
         times = time_models(
             sizes["seq_len"],
             sizes["batch_size"],
@@ -333,6 +477,7 @@ def run(args: argparse.Namespace) -> int:
             device=device,
             repeats=sizes["repeats"],
             progress=progress,
+            clock=clock,
         )
         ratios = _ratios(times)
         if args.linearity:
@@ -346,12 +491,18 @@ def run(args: argparse.Namespace) -> int:
                 device=device,
                 repeats=sizes["repeats"],
                 progress=progress,
+                clock=clock,
             )
             single = times.get("train", {}).get("lstm")
             if single:
                 ratios["lstm_train_time_ratio_2T_vs_T"] = doubled["train"]["lstm"] / single
         split = time_sru_split(
-            sizes["seq_len"], sizes["batch_size"], sizes["hidden_size"], device, sizes["repeats"]
+            sizes["seq_len"],
+            sizes["batch_size"],
+            sizes["hidden_size"],
+            device,
+            sizes["repeats"],
+            clock=clock,
         )
         report["times_ms"][device] = {
             m: {k: round(v, 3) for k, v in row.items()} for m, row in times.items()
