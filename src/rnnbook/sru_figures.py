@@ -272,7 +272,9 @@ def plot_dependencies(steps: int = 4) -> Figure:
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or not 2 <= steps <= 8:
         raise ValueError(f"plot_dependencies: expected 2 <= steps <= 8, got {steps!r}")
-    figure = Figure(figsize=(1.9 * steps + 1.0, 6.2), layout="constrained")
+    import matplotlib.pyplot as plt  # a pyplot figure, so that notebooks show it
+
+    figure = plt.figure(figsize=(1.9 * steps + 1.0, 6.2), layout="constrained")
     lstm_ax, sru_ax = figure.subplots(2, 1)
     _draw_lstm(lstm_ax, steps)
     _draw_sru(sru_ax, steps)
