@@ -52,9 +52,8 @@ screenshot: browser  ## refresh the README's screenshot from the browser tests
 
 test: unit nbval browser  ## unit tests, pytest --nbval over every chapter, browser tests of the site
 
-notebooks: $(STAMP)  ## re-sync every chapter .md -> .ipynb and re-execute it
-	$(BIN)/jupytext --sync $(CHAPTERS_MD)
-	$(BIN)/python scripts/execute_notebooks.py $(CHAPTERS)
+notebooks: $(STAMP)  ## rebuild every chapter .ipynb from its .md and execute it
+	$(BIN)/python scripts/execute_notebooks.py $(CHAPTERS_MD)
 
 lint: $(STAMP)  ## ruff and mypy --strict
 	$(BIN)/ruff check src tests scripts

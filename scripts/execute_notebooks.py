@@ -1,11 +1,13 @@
-"""Execute chapter notebooks in place, the way `pytest --nbval` will re-execute them.
+"""Rebuild chapter notebooks from their MyST sources and execute them, as nbval will.
 
-Usage: python scripts/execute_notebooks.py book/01-rnn-crash-course.ipynb [...]
+Usage: python scripts/execute_notebooks.py book/01-rnn-crash-course.md [...]
+(an .ipynb path stands for the .md beside it).
 
-Each notebook runs from its own folder with the kernel of the current environment; its
-stored outputs are replaced, widget state is not stored (the static site does not load
-the widget JavaScript), and the wall-clock seconds of the whole run are written to the
-notebook's metadata (`rnnbook.execution_seconds`) so the 90 s budget can be tested.
+The .md is the only source: each run reads it with jupytext, executes it from its own
+folder with the kernel of the current environment, and writes the .ipynb next to it,
+outputs included. Widget state is not stored (the static site does not load the widget
+JavaScript), and the wall-clock seconds of the whole run go into the notebook's metadata
+(`rnnbook.execution_seconds`) so that the 90 s budget can be tested.
 """
 
 from __future__ import annotations
@@ -14,15 +16,16 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
+import jupytext
 from nbclient import NotebookClient
 
 BUDGET_SECONDS = 90.0
 
 
-def execute(path: Path) -> float:
-    """Execute one notebook in place and return its wall-clock seconds."""
-    notebook = nbformat.read(path, as_version=4)
+def execute(source: Path) -> float:
+    """Execute the chapter ``source`` (.md) into its .ipynb; return the wall-clock seconds."""
+    notebook = jupytext.read(source)
+    path = source.with_suffix(".ipynb")
     client = NotebookClient(
         notebook,
         timeout=600,
@@ -35,17 +38,21 @@ def execute(path: Path) -> float:
     client.execute()
     seconds = time.perf_counter() - start
     notebook.metadata.setdefault("rnnbook", {})["execution_seconds"] = round(seconds, 1)
-    nbformat.write(notebook, path)
+    jupytext.write(notebook, path)
     return seconds
 
 
 def main(paths: list[str]) -> int:
     if not paths:
-        print("usage: execute_notebooks.py NOTEBOOK.ipynb [...]", file=sys.stderr)
+        print("usage: execute_notebooks.py CHAPTER.md [...]", file=sys.stderr)
         return 2
     over_budget = []
     for name in paths:
-        seconds = execute(Path(name))
+        source = Path(name).with_suffix(".md")
+        if not source.is_file():
+            print(f"no MyST source {source} for {name}", file=sys.stderr)
+            return 2
+        seconds = execute(source)
         print(f"{name}: {seconds:.1f} s")
         if seconds > BUDGET_SECONDS:
             over_budget.append(name)
