@@ -12,6 +12,8 @@ product; only the recurrent part runs in a loop over ``x.unbind(0)``.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -191,7 +193,44 @@ _ARGS = """
 """
 
 
-class RNN(RecurrentStack):
+class _GatedStack(RecurrentStack):
+    """A stack whose recurrence is fixed by the class (``RECURRENCE``), as in ``torch.nn``."""
+
+    RECURRENCE: ClassVar[Recurrence]
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__(
+            self.RECURRENCE, input_size, hidden_size, num_layers, bias, batch_first, dropout
+        )
+
+
+class _HiddenStateStack(_GatedStack):
+    def forward(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Run the whole sequence; shapes as in the class docstring."""
+        output, h_n = self._forward(x, state)
+        assert isinstance(h_n, Tensor)
+        return output, h_n
+
+
+class _CellStateStack(_GatedStack):
+    def forward(
+        self, x: Tensor, state: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """Run the whole sequence; shapes as in the class docstring."""
+        output, state_n = self._forward(x, state)
+        assert isinstance(state_n, tuple)
+        return output, state_n
+
+
+class RNN(_HiddenStateStack):
     def __init__(
         self,
         input_size: int,
@@ -204,104 +243,26 @@ class RNN(RecurrentStack):
         nonlinearity: str = "tanh",
     ) -> None:
         recurrence = rnn_recurrence(nonlinearity, "RNN")
-        super().__init__(
-            recurrence, input_size, hidden_size, num_layers, bias, batch_first, dropout
+        RecurrentStack.__init__(  # the recurrence depends on nonlinearity, not on the class
+            self, recurrence, input_size, hidden_size, num_layers, bias, batch_first, dropout
         )
         self.nonlinearity = nonlinearity
 
-    def forward(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """Run the whole sequence; shapes as in the class docstring."""
-        output, h_n = self._forward(x, state)
-        assert isinstance(h_n, Tensor)
-        return output, h_n
+
+class LSTM(_CellStateStack):
+    RECURRENCE = LSTM_RECURRENCE
 
 
-class LSTM(RecurrentStack):
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-    ) -> None:
-        super().__init__(
-            LSTM_RECURRENCE, input_size, hidden_size, num_layers, bias, batch_first, dropout
-        )
-
-    def forward(
-        self, x: Tensor, state: tuple[Tensor, Tensor] | None = None
-    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        """Run the whole sequence; shapes as in the class docstring."""
-        output, state_n = self._forward(x, state)
-        assert isinstance(state_n, tuple)
-        return output, state_n
+class GRU(_HiddenStateStack):
+    RECURRENCE = GRU_RECURRENCE
 
 
-class GRU(RecurrentStack):
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-    ) -> None:
-        super().__init__(
-            GRU_RECURRENCE, input_size, hidden_size, num_layers, bias, batch_first, dropout
-        )
-
-    def forward(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """Run the whole sequence; shapes as in the class docstring."""
-        output, h_n = self._forward(x, state)
-        assert isinstance(h_n, Tensor)
-        return output, h_n
+class MLSTM(_CellStateStack):
+    RECURRENCE = MLSTM_RECURRENCE
 
 
-class MLSTM(RecurrentStack):
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-    ) -> None:
-        super().__init__(
-            MLSTM_RECURRENCE, input_size, hidden_size, num_layers, bias, batch_first, dropout
-        )
-
-    def forward(
-        self, x: Tensor, state: tuple[Tensor, Tensor] | None = None
-    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        """Run the whole sequence; shapes as in the class docstring."""
-        output, state_n = self._forward(x, state)
-        assert isinstance(state_n, tuple)
-        return output, state_n
-
-
-class MGRU(RecurrentStack):
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-    ) -> None:
-        super().__init__(
-            MGRU_RECURRENCE, input_size, hidden_size, num_layers, bias, batch_first, dropout
-        )
-
-    def forward(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """Run the whole sequence; shapes as in the class docstring."""
-        output, h_n = self._forward(x, state)
-        assert isinstance(h_n, Tensor)
-        return output, h_n
+class MGRU(_HiddenStateStack):
+    RECURRENCE = MGRU_RECURRENCE
 
 
 RNN.__doc__ = (
