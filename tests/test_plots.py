@@ -7,7 +7,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from rnnbook.plots import draw_unrolled_rnn, plot_gradient_norms, plot_histories
+from rnnbook.plots import (
+    draw_unrolled_rnn,
+    plot_gradient_norms,
+    plot_histories,
+    plot_loss_and_metric,
+)
 from rnnbook.train import History
 
 
@@ -57,3 +62,22 @@ def test_histories_plot_one_curve_per_run_and_chance() -> None:
         plot_histories({"k=1": first}, "mse")
     with pytest.raises(ValueError, match="at least one"):
         plot_histories({}, "accuracy")
+
+
+@pytest.mark.parametrize("log_loss", [False, True])
+def test_loss_and_metric_panels(log_loss: bool) -> None:
+    history = History(
+        epoch=[1, 2],
+        train_loss=[1.0, 0.5],
+        val_loss=[1.0, 0.6],
+        metrics={"exact_match": [0.2, 0.7]},
+    )
+    figure = plot_loss_and_metric({"RNN": history}, "exact_match", log_loss=log_loss)
+    left, right = figure.axes
+    assert list(left.get_lines()[0].get_ydata()) == [1.0, 0.5]
+    assert left.get_yscale() == ("log" if log_loss else "linear")
+    assert list(right.get_lines()[0].get_ydata()) == [0.2, 0.7]
+    assert right.get_ylim() == (-0.02, 1.02)
+    plt.close(figure)
+    with pytest.raises(ValueError, match="at least one"):
+        plot_loss_and_metric({}, "exact_match")

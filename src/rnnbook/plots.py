@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 if TYPE_CHECKING:
     from rnnbook.train import History
 
-__all__ = ["draw_unrolled_rnn", "plot_gradient_norms", "plot_histories"]
+__all__ = ["draw_unrolled_rnn", "plot_gradient_norms", "plot_histories", "plot_loss_and_metric"]
 
 _NODE_COLOURS = {"x": "#4c9be8", "h": "#f0a030", "y": "#5cb85c"}
 
@@ -195,3 +196,34 @@ def plot_histories(
     if title:
         ax.set_title(title)
     return ax
+
+
+def plot_loss_and_metric(
+    histories: Mapping[str, History], metric: str, log_loss: bool = False
+) -> Figure:
+    """Two panels per set of runs: training loss (left) and a validation metric (right).
+
+    Introduced in the digit-sum chapter. The metric panel spans ``[0, 1]``: use it for
+    accuracies and exact-match rates.
+
+    Args:
+        histories: curve label -> the :class:`rnnbook.train.History` of a run.
+        metric: a metric every history recorded (e.g. ``"exact_match"``).
+        log_loss: draw the loss on a logarithmic axis.
+
+    Returns:
+        The ``Figure``.
+    """
+    if not histories:
+        raise ValueError("plot_loss_and_metric: expected at least one history, got none")
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
+    for label, history in histories.items():
+        left.plot(history.epoch, history.train_loss, marker="o", markersize=3, label=label)
+    if log_loss:
+        left.set_yscale("log")
+    left.set(xlabel="epoch", ylabel="training loss" + (" (log scale)" if log_loss else ""))
+    left.grid(True, alpha=0.3)
+    left.legend(frameon=False)
+    plot_histories(histories, metric, ax=right)
+    right.set_ylim(-0.02, 1.02)
+    return figure
