@@ -27,6 +27,7 @@ from typing import Any
 
 import torch
 
+from rnnbook.cli_args import train_command
 from rnnbook.models import ModelConfig, SequenceModel, build_model
 from rnnbook.repro import seed_everything
 from rnnbook.tasks import Task, make_task
@@ -161,8 +162,6 @@ def save_run(
 
     ``config.json`` also records the ``rnnbook train`` command that reproduces the run.
     """
-    from rnnbook.cli import train_command
-
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
     command = train_command(config, directory)
@@ -219,8 +218,6 @@ def load_run(directory: str | Path, device: str | torch.device = "cpu") -> Run:
         ) from error
     model.to(device).eval()
     if not isinstance(command, str):
-        from rnnbook.cli import train_command
-
         command = train_command(config, directory)
     return Run(path, config, task, model, history, metrics, command)
 
@@ -265,6 +262,4 @@ def train_run(
     path = Path(out) if out is not None else Path()
     if out is not None:
         save_run(out, config, model, history, metrics)
-    from rnnbook.cli import train_command
-
     return Run(path, config, task, model, history, metrics, train_command(config, path))
