@@ -1,8 +1,10 @@
 """rnnbook: recurrent neural networks with PyTorch, the library behind the book."""
 
 from rnnbook.cells import GRUCell, LSTMCell, MGRUCell, MLSTMCell, RNNCell
+from rnnbook.claims import claim
 from rnnbook.init import chrono_init_, forget_bias_init_
 from rnnbook.layers import GRU, LSTM, MGRU, MLSTM, RNN
+from rnnbook.paths import results_path
 from rnnbook.registry import available_rnns, make_rnn
 from rnnbook.repro import seed_everything
 from rnnbook.sru import SRU, SRUCell
@@ -22,8 +24,10 @@ __all__ = [
     "SRUCell",
     "available_rnns",
     "chrono_init_",
+    "claim",
     "forget_bias_init_",
     "make_rnn",
+    "results_path",
     "seed_everything",
 ]
 __version__ = "0.1.0"
