@@ -6,13 +6,15 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.rnnbook-installed
+TEST_STAMP := $(VENV)/.rnnbook-test-installed
 CHAPTERS_MD := $(wildcard book/[0-9][0-9]-*.md)
 CHAPTERS := $(CHAPTERS_MD:.md=.ipynb)
 # One thread count everywhere: reductions then add up in the same order on every run.
 export OMP_NUM_THREADS ?= 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help install book test unit nbval browser browser-deps screenshot notebooks lint clean
+.PHONY: help install book test unit nbval colab float-paths browser browser-deps screenshot \
+	notebooks lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,19 +25,40 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
+# Test-only packages (Triton, about 1 GB, runs the GPU kernel's tests on the CPU through its
+# interpreter): installed by the test targets, never by `make book` or Binder.
+$(TEST_STAMP): $(STAMP) requirements-test.txt
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	touch $@
+
 install: $(STAMP)  ## create .venv and install requirements.txt and rnnbook (editable)
 
 book: $(STAMP)  ## build the static site into _build/html (fails on any warning or stored cell error)
 	$(BIN)/pytest -q -p no:cacheprovider tests/test_notebooks.py
 	$(BIN)/jupyter-book build . -nW --keep-going
 
-unit: $(STAMP)  ## lint and unit tests
+unit: $(TEST_STAMP)  ## lint and unit tests
 	$(BIN)/ruff check src tests scripts
-	$(BIN)/pytest --ignore=tests/browser
+	$(BIN)/pytest --ignore=tests/browser --ignore=tests/colab
+
+NBVAL := $(BIN)/pytest -p no:cacheprovider --nbval --nbval-current-env \
+	--nbval-sanitize-with book/nbval-sanitize.cfg $(CHAPTERS)
 
 nbval: $(STAMP)  ## re-execute every chapter and compare with its stored outputs
-	$(BIN)/pytest -p no:cacheprovider --nbval --nbval-current-env \
-	    --nbval-sanitize-with book/nbval-sanitize.cfg $(CHAPTERS)
+	$(NBVAL)
+
+colab: $(STAMP)  ## run a chapter twice in a fresh kernel without rnnbook, as Colab does
+	$(BIN)/pytest -p no:cacheprovider tests/colab
+
+# The same checks on other floating-point paths: PyTorch's non-vectorised kernels, one
+# thread, and the SRU's pure-PyTorch fallback instead of its compiled kernel. Stored
+# outputs that depended on rounding would differ here; asserted claims must still hold.
+float-paths: $(TEST_STAMP)  ## unit tests and nbval on three other float paths
+	ATEN_CPU_CAPABILITY=default $(BIN)/pytest -q --ignore=tests/browser --ignore=tests/colab
+	ATEN_CPU_CAPABILITY=default $(NBVAL)
+	RNNBOOK_NUM_THREADS=1 $(NBVAL)
+	RNNBOOK_SRU_BACKEND=torch $(BIN)/pytest -q --ignore=tests/browser --ignore=tests/colab
+	RNNBOOK_SRU_BACKEND=torch $(NBVAL)
 
 browser-deps:  ## install Debian's Chromium when missing (needs root and apt-get)
 	@command -v chromium >/dev/null || { \
@@ -50,7 +73,7 @@ browser: book browser-deps  ## open every page of the built site in headless Chr
 screenshot: browser  ## refresh the README's screenshot from the browser tests
 	cp _build/screenshots/book-01-rnn-crash-course.png .github/screenshot.png
 
-test: unit nbval browser  ## unit tests, pytest --nbval over every chapter, browser tests of the site
+test: unit nbval colab browser  ## unit tests, nbval over every chapter, Colab check, site in a browser
 
 notebooks: $(STAMP)  ## rebuild every chapter .ipynb from its .md and execute it
 	$(BIN)/python scripts/execute_notebooks.py $(CHAPTERS_MD)

@@ -76,7 +76,50 @@ def test_first_cell_fetches_the_book_from_the_configured_repository(source: Path
     notebook = jupytext.read(source)
     first = next(cell for cell in notebook.cells if cell.cell_type == "code")
     assert "remove-cell" in first.metadata.get("tags", []), "the set-up cell must be hidden"
-    assert f'"git", "clone", "--depth", "1", "{url}"' in first.source, (
+    assert f'os.environ.get("RNNBOOK_REPOSITORY", "{url}")' in first.source, (
         f"{source.name}: the first code cell must clone {url} when rnnbook is missing"
     )
+    assert '"git", "clone", "--depth", "1", url, "rnnbook"' in first.source
     assert 'find_spec("rnnbook") is None' in first.source
+    assert '"-e", "rnnbook[book]"' in first.source, "the set-up cell must install the extras"
+    assert "chdir" not in first.source, "chapters find results with rnnbook.results_path"
+
+
+@pytest.mark.parametrize("source", CHAPTER_SOURCES, ids=lambda p: p.stem)
+def test_chapters_find_results_by_name_not_by_relative_path(source: Path) -> None:
+    text = source.read_text()
+    assert "../results" not in text, (
+        f"{source.name}: load run folders with rnnbook.results_path(NAME), which works from "
+        "any working folder (Colab after a restart, nbval, Binder)"
+    )
+
+
+@pytest.mark.parametrize("source", CHAPTER_SOURCES, ids=lambda p: p.stem)
+def test_every_output_not_compared_exactly_asserts_its_claim(source: Path) -> None:
+    """The portability rule (README, "Writing a chapter").
+
+    A cell tagged ``nbval-ignore-output`` shows numbers whose digits depend on the machine
+    (training outcomes, timings); nbval does not compare them, so the cell must state its
+    lesson with ``claim(...)``, which raises if the lesson does not hold on this run.
+    """
+    notebook = jupytext.read(source)
+    unchecked = [
+        index
+        for index, cell in enumerate(c for c in notebook.cells if c.cell_type == "code")
+        if "nbval-ignore-output" in cell.metadata.get("tags", [])
+        and "claim(" not in cell.source
+    ]
+    assert not unchecked, (
+        f"{source.name}: code cells {unchecked} are tagged nbval-ignore-output but make no "
+        "claim(...): assert what the cell teaches, or let nbval compare its output"
+    )
+
+
+@pytest.mark.parametrize("source", CHAPTER_SOURCES, ids=lambda p: p.stem)
+def test_no_output_is_skipped_or_sanitized_away(source: Path) -> None:
+    """Only the two documented mechanisms relax nbval: ignore-output (with claims), sanitizer."""
+    notebook = jupytext.read(source)
+    for cell in notebook.cells:
+        tags = set(cell.metadata.get("tags", []))
+        assert not tags & {"nbval-skip", "raises-exception"}, f"{source.name}: {tags}"
+        assert "NBVAL_SKIP" not in cell.source and "NBVAL_IGNORE_OUTPUT" not in cell.source

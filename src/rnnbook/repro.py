@@ -11,7 +11,20 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["seed_everything"]
+__all__ = ["THREADS_ENV", "seed_everything"]
+
+#: Overrides every thread count the package sets (``make float-paths`` runs the book with
+#: one thread this way, to prove that no test depends on the order of a reduction).
+THREADS_ENV = "RNNBOOK_NUM_THREADS"
+
+
+def _thread_override() -> int | None:
+    text = os.environ.get(THREADS_ENV)
+    if text is None or text == "":
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 1024:
+        raise ValueError(f"seed_everything: expected {THREADS_ENV} in 1..1024, got {text!r}")
+    return int(text)
 
 
 def seed_everything(seed: int = 0, num_threads: int | None = 2) -> None:
@@ -22,11 +35,13 @@ def seed_everything(seed: int = 0, num_threads: int | None = 2) -> None:
 
     Args:
         seed: the seed for every generator; a non-negative integer.
-        num_threads: PyTorch's intra-op thread count, or ``None`` to leave it alone.
+        num_threads: PyTorch's intra-op thread count, or ``None`` to leave it alone. The
+            environment variable ``RNNBOOK_NUM_THREADS``, when set, replaces it.
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed_everything: expected a non-negative int seed, got {seed!r}")
     if num_threads is not None:
+        num_threads = _thread_override() or num_threads
         if num_threads < 1:
             raise ValueError(f"seed_everything: expected num_threads >= 1, got {num_threads}")
         torch.set_num_threads(num_threads)
