@@ -20,17 +20,15 @@ import torch
 from torch import nn
 
 
-def step_seconds(cell: str, input_size: int, hidden: int, seq_len: int, batch: int,
-                 vocab: int | None) -> float:
+def step_seconds(
+    cell: str, input_size: int, hidden: int, seq_len: int, batch: int, vocab: int | None
+) -> float:
     rnn = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell](input_size, hidden)
     embed = nn.Embedding(vocab, input_size) if vocab else None
     head = nn.Linear(hidden, vocab or 1)
     params = [*rnn.parameters(), *head.parameters()] + ([*embed.parameters()] if embed else [])
     optimiser = torch.optim.Adam(params, lr=1e-3)
-    if vocab:
-        x = torch.randint(vocab, (seq_len, batch))
-    else:
-        x = torch.rand(seq_len, batch, input_size)
+    x = torch.randint(vocab, (seq_len, batch)) if vocab else torch.rand(seq_len, batch, input_size)
 
     def one() -> float:
         start = time.process_time()
@@ -54,18 +52,38 @@ def main(out: str) -> int:
     for seq_len in (150, 1000):
         seconds = step_seconds("lstm", 2, 100, seq_len, 32, None)
         steps = 100_000 // 32
-        rows.append({"task": "adding", "cell": "lstm", "seq_len": seq_len, "batch": 32,
-                     "step_s": seconds, "epoch_h": seconds * steps / 3600})
+        rows.append(
+            {
+                "task": "adding",
+                "cell": "lstm",
+                "seq_len": seq_len,
+                "batch": 32,
+                "step_s": seconds,
+                "epoch_h": seconds * steps / 3600,
+            }
+        )
     # copy (source 002): embedding 16, 256 units, L = K = 100, P = 3 -> 203 steps, batch 64,
     # 10 epochs of 10,000 sequences
     for cell in ("rnn", "gru", "lstm"):
         seconds = step_seconds(cell, 16, 256, 203, 64, 11)
         steps = 10 * 10_000 // 64
-        rows.append({"task": "copy", "cell": cell, "seq_len": 203, "batch": 64,
-                     "step_s": seconds, "run_h": seconds * steps / 3600})
-    report = {"machine": platform.processor() or platform.machine(),
-              "torch": torch.__version__, "threads": 1, "clock": "process CPU time",
-              "rows": rows}
+        rows.append(
+            {
+                "task": "copy",
+                "cell": cell,
+                "seq_len": 203,
+                "batch": 64,
+                "step_s": seconds,
+                "run_h": seconds * steps / 3600,
+            }
+        )
+    report = {
+        "machine": platform.processor() or platform.machine(),
+        "torch": torch.__version__,
+        "threads": 1,
+        "clock": "process CPU time",
+        "rows": rows,
+    }
     Path(out).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
     return 0
