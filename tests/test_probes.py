@@ -1,0 +1,67 @@
+"""Probes: gates recomputed equal the module's outputs; correlations and connectivity."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import rnnbook
+from rnnbook.models import ModelConfig, build_model
+from rnnbook.probes import connectivity, lstm_trace, unit_correlations
+from rnnbook.tasks import make_task
+
+
+@pytest.mark.parametrize("module", ["torch", "rnnbook"])
+def test_trace_reproduces_both_layers_of_an_lstm(module: str) -> None:
+    torch.manual_seed(0)
+    lstm = nn.LSTM(3, 5, num_layers=2) if module == "torch" else rnnbook.LSTM(3, 5, num_layers=2)
+    x = torch.randn(7, 2, 3)  # (T, N, I)
+    with torch.no_grad():
+        expected, (_h_n, c_n) = lstm(x)
+    first = lstm_trace(lstm, x, layer=0)
+    second = lstm_trace(lstm, first.hidden, layer=1)
+    torch.testing.assert_close(second.hidden, expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(first.cell[-1], c_n[0], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(second.cell[-1], c_n[1], atol=1e-5, rtol=1e-5)
+    assert bool(((second.forget_gate > 0) & (second.forget_gate < 1)).all())
+    torch.testing.assert_close(second.hidden, second.output_gate * second.cell.tanh())
+
+
+def test_trace_rejects_what_it_cannot_read() -> None:
+    with pytest.raises(ValueError, match="expected an LSTM with a parameter weight_ih_l3"):
+        lstm_trace(nn.LSTM(3, 5), torch.randn(4, 1, 3), layer=3)
+    with pytest.raises(ValueError, match=r"expected inputs \(T >= 1, N, 3\), got \(0, 1, 3\)"):
+        lstm_trace(nn.LSTM(3, 5), torch.randn(0, 1, 3))
+    with pytest.raises(ValueError, match="expected 4 gates"):
+        lstm_trace(nn.GRU(3, 5), torch.randn(4, 1, 3))
+
+
+def test_unit_correlations_find_the_unit_that_counts() -> None:
+    torch.manual_seed(0)
+    quantity = torch.arange(10.0)[:, None].expand(10, 4)  # (T, N)
+    states = torch.randn(10, 4, 6)
+    states[..., 2] = 0.5 * quantity - 3
+    states[..., 4] = -quantity
+    states[..., 5] = 1.0  # constant
+    correlation = unit_correlations(states, quantity)
+    assert correlation.shape == (6,)
+    assert correlation[2].item() == pytest.approx(1.0)
+    assert correlation[4].item() == pytest.approx(-1.0)
+    assert correlation[5].item() == 0.0
+    assert correlation.abs().argmax().item() in (2, 4)
+    with pytest.raises(ValueError, match="non-empty bool mask"):
+        unit_correlations(states, quantity, torch.zeros(10, 4, dtype=torch.bool))
+
+
+def test_connectivity_is_causal_and_normalised() -> None:
+    torch.manual_seed(0)
+    task = make_task("copy", seq_len=4, padding=2, output_len=4, loss_on="output")
+    model = build_model(task, ModelConfig(cell="torch-lstm", hidden_size=8, embedding_size=4))
+    data = task.generate(3, seed=0)
+    matrix = connectivity(model, data.inputs, data.targets)
+    steps = data.inputs.shape[1]
+    assert matrix.shape == (steps, steps)
+    torch.testing.assert_close(matrix.sum(1), torch.ones(steps))
+    assert float(matrix.triu(diagonal=1).abs().max()) == 0.0  # no output sees the future
+    assert model.training  # the mode is restored
