@@ -277,6 +277,7 @@ def _draw_history(
         ylabel=f"validation {metric}",
         title=f"{labels[index]}: final {metric} {final:.3f}",
     )
+    ax.set_xticks([tick for tick in ax.get_xticks() if 1 <= tick <= epochs])  # epochs only
 
 
 def _metrics_of(config: RunConfig) -> list[str]:
