@@ -190,3 +190,28 @@ def test_bench_grid_bad_arguments_exit_2(
     assert message in error
     assert error.count("\n") == 1
     assert not (out / "grid.json").exists()
+
+
+def test_cuda_is_timed_with_events_between_synchronisations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The CUDA path, checked without a GPU: events around the call, synchronised after."""
+    from rnnbook import timing
+
+    calls: list[str] = []
+
+    class FakeEvent:
+        def __init__(self, enable_timing: bool) -> None:
+            assert enable_timing
+
+        def record(self) -> None:
+            calls.append("record")
+
+        def elapsed_time(self, end: object) -> float:
+            return 2.5
+
+    monkeypatch.setattr(torch.cuda, "Event", FakeEvent)
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: calls.append("sync"))
+    elapsed = timing._timer(lambda: calls.append("run"), torch.device("cuda"))
+    assert elapsed == 2.5
+    assert calls == ["sync", "record", "run", "record", "sync"]

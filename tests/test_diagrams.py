@@ -9,7 +9,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from rnnbook.diagrams import CELL_KINDS, draw_cell, draw_unrolled_rnn, plot_dependencies
+from rnnbook.cell_diagrams import CELL_KINDS, draw_cell
+from rnnbook.diagrams import draw_unrolled_rnn, plot_dependencies
 from rnnbook.plots import COLUMN_WIDTH
 
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import platform
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -62,9 +63,7 @@ from rnnbook.timing import (
     SWEEPABLE,
     available_models,
     build_model,
-    device_info,
     format_table,
-    parse_devices,
     sweep,
     time_matmul_bound,
     time_models,
@@ -94,6 +93,62 @@ __all__ = [
 
 QUICK = {"seq_len": 16, "batch_size": 4, "hidden_size": 32, "repeats": 3}
 """The sizes of ``--quick`` (a smoke test)."""
+
+
+def parse_devices(text: str) -> list[str]:
+    """``"cpu,cuda"`` → ``["cpu", "cuda"]``, each checked to exist on this machine.
+
+    Raises:
+        ValueError: one line, for an unknown device or CUDA on a machine without it.
+    """
+    devices = [word.strip() for word in text.split(",") if word.strip()]
+    if not devices:
+        raise ValueError(f"bench: expected devices like cpu,cuda, got {text!r}")
+    for name in devices:
+        try:
+            device = torch.device(name)
+        except RuntimeError:
+            raise ValueError(f"bench: unknown device {name!r}; expected cpu or cuda") from None
+        if device.type not in ("cpu", "cuda"):
+            raise ValueError(f"bench: unknown device {name!r}; expected cpu or cuda")
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"bench: --devices {name}: no CUDA device here (torch {torch.__version__}, "
+                f"torch.cuda.is_available() is False)"
+            )
+        if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+            raise ValueError(
+                f"bench: --devices {name}: only {torch.cuda.device_count()} CUDA device(s)"
+            )
+    if len(set(devices)) != len(devices):
+        raise ValueError(f"bench: expected different devices, got {devices}")
+    return devices
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_info(device: str | torch.device, clock: str = "wall") -> dict[str, Any]:
+    """What produced a timing: ``{"name", "clock", "threads"}`` for ``device``.
+
+    ``name`` is the processor's model name on the CPU and
+    :func:`torch.cuda.get_device_name` on a GPU; ``clock`` is ``"cuda-events"`` on a GPU.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return {
+            "name": torch.cuda.get_device_name(device),
+            "clock": "cuda-events",
+            "threads": torch.get_num_threads(),
+        }
+    return {"name": _cpu_name(), "clock": clock, "threads": torch.get_num_threads()}
 
 
 def _ratios(

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from rnnbook.train import History
 
 __all__ = [
+    "COLOURS",
     "COLUMN_WIDTH",
     "STYLE",
     "column_axes",
@@ -67,6 +68,15 @@ STYLE: dict[str, Any] = {
     "figure.constrained_layout.use": True,
 }
 """The matplotlib settings of every figure in the book (an ``rc`` dict)."""
+
+COLOURS = {
+    "state": "#d62728",  # what a step waits for: the state carried through time
+    "parallel": "#1f77b4",  # what runs for all time steps at once
+    "elementwise": "#ff7f0e",
+    "gate": "#e6550d",
+    "data": "#555555",
+}
+"""The diagrams' colours (:mod:`rnnbook.diagrams`, :mod:`rnnbook.cell_diagrams`)."""
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
