@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 if TYPE_CHECKING:
     from rnnbook.train import History
@@ -254,6 +255,14 @@ def plot_loss_and_metric(
 # ----------------------------------------------------------------------------- the SRU chapter
 
 
+def _readable_log_ticks(ax: Axes) -> None:
+    """Ticks at 1, 2, 5 × 10^k written as plain numbers: several per panel, even within
+    one decade, where the default shows one lone power of ten."""
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.yaxis.set_minor_locator(NullLocator())
+
+
 @styled
 def plot_scaling(
     rows: Sequence[Mapping[str, Any]],
@@ -286,6 +295,7 @@ def plot_scaling(
     ax.set(xscale="log", yscale="log", xlabel=x, ylabel="milliseconds", title=title)
     ax.set_xticks(xs, [str(v) for v in xs])
     ax.minorticks_off()
+    _readable_log_ticks(ax)
     ax.grid(alpha=0.3)
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))  # beside, never over, a curve
     return ax
@@ -388,6 +398,7 @@ def plot_timing_bars(
     ax.set(yscale="log", ylabel=f"milliseconds ({clock} clock)", title=title)
     if limits is not None:
         ax.set_ylim(limits)
+    _readable_log_ticks(ax)
     ax.grid(alpha=0.3, axis="y")
     ax.grid(False, axis="x")
     ax.legend(loc="upper left")
