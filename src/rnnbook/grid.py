@@ -257,16 +257,22 @@ def _draw_history(
 ) -> None:
     """One run's validation curve; with ``overlay``, the others faint behind it."""
     if overlay:
+        ends = []  # (final value, epoch, value of the setting) of every other run
         for other, (history, label) in enumerate(zip(histories, labels, strict=True)):
             if other == index or not history.epoch:
                 continue
             ax.plot(history.epoch, history.metrics[metric], color="0.6", alpha=0.6, linewidth=1)
             last = history.metrics[metric][-1]
             if math.isfinite(last):
-                ax.annotate(
-                    label.rsplit(" = ", 1)[-1], (history.epoch[-1], last), xytext=(3, 0),
-                    textcoords="offset points", color="0.45", fontsize="small", va="center",
-                )  # fmt: skip
+                ends.append((last, history.epoch[-1], label.rsplit(" = ", 1)[-1]))
+        gap = 0.06 * (limits[1] - limits[0])  # keep end labels apart when curves meet
+        placed = -math.inf
+        for last, epoch, text in sorted(ends):
+            placed = max(last, placed + gap)
+            ax.annotate(
+                text, (epoch, last), xytext=(7, placed), textcoords=("offset points", "data"),
+                color="0.4", fontsize="small", va="center", ha="left",
+            )  # fmt: skip
     history = histories[index]
     final = history.metrics[metric][-1]
     ax.plot(history.epoch, history.metrics[metric], marker="o", color="C0", linewidth=2.2)
