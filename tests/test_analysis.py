@@ -10,13 +10,16 @@ from torch.nn import functional as F
 from rnnbook.analysis import (
     accuracy_by,
     counting_windows,
+    echo_error_offsets,
     format_table,
     mistakes,
     sample_scores,
     sweep,
+    time_to_reach,
 )
 from rnnbook.models import ModelConfig, build_model
 from rnnbook.tasks import DigitSumTask, make_task
+from rnnbook.train import History
 
 
 class Counter(nn.Module):
@@ -115,3 +118,39 @@ def test_format_table_aligns_columns() -> None:
     assert lines[3].startswith("    12")
     with pytest.raises(ValueError, match="rows of 2 cells"):
         format_table(["a", "b"], [[1]])
+
+
+def _history(values: list[float], seconds: list[float]) -> History:
+    epochs = list(range(1, len(values) + 1))
+    return History(
+        epoch=epochs, train_loss=values, val_loss=values, metrics={"accuracy": values},
+        seconds=seconds,
+    )  # fmt: skip
+
+
+def test_time_to_reach() -> None:
+    history = _history([0.2, 0.6, 0.95, 0.9], [1.0, 2.5, 4.0, 5.5])
+    assert time_to_reach(history, "accuracy", 0.9) == 4.0
+    assert time_to_reach(history, "accuracy", 0.99) is None
+    assert time_to_reach(history, "accuracy", 0.5, higher_is_better=False) == 1.0
+    with pytest.raises(ValueError, match=r"time_to_reach: expected a metric in \['accuracy'\]"):
+        time_to_reach(history, "mse", 0.1)
+
+
+def test_echo_error_offsets() -> None:
+    inputs = torch.tensor([[0, 1, 2, 3, 4, 5, 6, 7, 0, 1]])
+    delay = 2
+    correct = torch.roll(inputs, delay, 1)
+    assert set(echo_error_offsets(correct, inputs, delay, window=1).values()) == {0.0}
+    late = torch.roll(inputs, delay + 1, 1)  # repeats the symbol from delay + 1 steps back
+    offsets = echo_error_offsets(late, inputs, delay, window=1)
+    assert offsets == {1: 0.0, 2: 0.0, 3: 1.0}
+    mixed = late.clone()
+    mixed[0, -1] = inputs[0, -2]  # one error at offset 1 instead
+    offsets = echo_error_offsets(mixed, inputs, delay, window=1)
+    assert offsets[3] == pytest.approx(6 / 7)
+    assert offsets[1] == pytest.approx(1 / 7)
+    with pytest.raises(ValueError, match="echo_error_offsets: expected predictions and inputs"):
+        echo_error_offsets(late[0], inputs, delay)
+    with pytest.raises(ValueError, match="echo_error_offsets: expected delay >= 0, window >= 1"):
+        echo_error_offsets(late, inputs, 8, window=3)

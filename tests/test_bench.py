@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import pytest
+import torch
 
 from rnnbook import bench
+from rnnbook.cli import main
+from rnnbook.grid import load_grid
 
 
 def _parse(*argv: str) -> argparse.Namespace:
@@ -34,6 +38,18 @@ def test_run_quick_prints_table_then_json(capsys: pytest.CaptureFixture[str]) ->
     assert ratios["train_speedup_sru_fast_vs_torch_lstm"] == pytest.approx(expected, rel=0.01)
     assert ratios["lstm_train_time_ratio_2T_vs_T"] > 0
     assert 0 < report["sru_split"]["cpu"]["recurrence_share_train"] < 1
+    # every ratio the chapter quotes, on the device that produced it, which is named
+    expected = times["infer"]["torch-lstm"] / times["infer"]["sru-fast"]
+    assert ratios["infer_speedup_sru_fast_vs_torch_lstm"] == pytest.approx(expected, rel=0.01)
+    bound = report["matmul_bound"]["cpu"]["sru_ms"]
+    expected = times["train"]["sru-fast"] / bound
+    assert ratios["train_ratio_sru_fast_vs_projection_matmul"] == pytest.approx(expected, rel=0.01)
+    assert "generate_speedup_sru_fast_vs_torch_lstm" in ratios
+    assert ratios["generate_matmul_flop_ratio_torch_lstm_vs_sru"] == pytest.approx(8 / 3, rel=0.01)
+    described = report["devices"]["cpu"]
+    assert described["clock"] == "wall"
+    assert described["threads"] == torch.get_num_threads()
+    assert described["name"]
 
 
 def test_time_models_subset() -> None:
@@ -45,8 +61,8 @@ def test_time_models_subset() -> None:
 
 
 def test_bad_arguments_raise() -> None:
-    with pytest.raises(ValueError, match="bench: unknown model 'gru'"):
-        bench.time_models(4, 2, 4, models=["gru"], progress=False)
+    with pytest.raises(ValueError, match="bench: unknown model 'transformer'"):
+        bench.time_models(4, 2, 4, models=["transformer"], progress=False)
     with pytest.raises(ValueError, match="time_models: expected repeats >= 1, got 0"):
         bench.time_models(4, 2, 4, repeats=0, progress=False)
     with pytest.raises(ValueError, match="bench: expected a positive seq_len, got 0"):
@@ -91,3 +107,111 @@ def test_new_bad_arguments_raise() -> None:
         bench.time_matmul_bound(4, 2, 4, device="meta", clock="cpu")
     with pytest.raises(ValueError, match="time_matmul_bound: expected repeats >= 1, got 0"):
         bench.time_matmul_bound(4, 2, 4, repeats=0)
+
+
+def test_models_come_from_the_registry() -> None:
+    assert set(bench.MODELS) <= set(bench.available_models())
+    assert {"gru", "torch-gru", "sru-fast", "sru-reference"} <= set(bench.available_models())
+    assert bench.build_model("sru-reference", 4, 4).mode == "reference"  # type: ignore[attr-defined]
+    times = bench.time_models(4, 2, 4, modes=["infer"], models=["gru"], repeats=1, progress=False)
+    assert times["infer"]["gru"] > 0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("tpu", "bench: unknown device 'tpu'"),
+        ("cpu,cpu", "bench: expected different devices"),
+        (",", "bench: expected devices like cpu,cuda"),
+    ],
+    ids=["unknown-device", "repeated-device", "empty-devices"],
+)
+def test_parse_devices_bad_input(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        bench.parse_devices(text)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
+def test_cuda_without_a_gpu_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--quick", "--no-progress", "--devices", "cpu,cuda"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # nothing was timed
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith("rnnbook: error: bench: --devices cuda: no CUDA device here")
+
+
+def test_devices_option_is_comma_separated(capsys: pytest.CaptureFixture[str]) -> None:
+    args = _parse("--quick", "--no-progress", "--devices", "cpu", "--modes", "infer")
+    assert bench.run(args) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert list(report["times_ms"]) == ["cpu"]
+    assert set(report["devices"]["cpu"]) == {"name", "clock", "threads"}
+
+
+def test_bench_grid_writes_a_grid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "grid"
+    assert main(["bench", "grid", "--out", str(out), "--hidden-sizes", "4,8", "--seq-len", "3",
+                 "--batch-size", "2", "--repeats", "1"]) == 0  # fmt: skip
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["hidden_sizes"] == [4, 8]
+    grid = load_grid(out)
+    assert grid.values == [4, 8]
+    assert grid.command.startswith("rnnbook bench grid --out")
+    index = json.loads((out / "grid.json").read_text())
+    times = index["times_ms"]["8"]["train"]
+    assert grid.final[1] == pytest.approx(times["torch-lstm"] / times["sru-fast"])
+    assert index["config"]["device"] == "cpu"
+    assert "hidden_size = 8" in grid.slider().data
+
+
+def test_timing_grid_bad_input(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="timing_grid: expected at least one hidden size"):
+        bench.timing_grid(tmp_path, [])
+    with pytest.raises(ValueError, match="timing_grid: expected models to include"):
+        bench.timing_grid(tmp_path, [4], models=["sru-fast"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--hidden-sizes", "a,b"], "--hidden-sizes: expected integers like 32,64, got 'a,b'"),
+        (["--hidden-sizes", "8,8"], "expected different hidden sizes, got [8, 8]"),
+        (["--hidden-sizes", "0,8"], "timing_grid: expected a positive int hidden size, got 0"),
+        (["--repeats", "0"], "bench grid: expected a positive int repeats, got 0"),
+        (["--clock", "gpu"], "argument --clock: invalid choice"),
+    ],
+    ids=["non-integer-sizes", "repeated-sizes", "zero-size", "zero-repeats", "unknown-clock"],
+)
+def test_bench_grid_bad_arguments_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    out = tmp_path / "grid"
+    assert main(["bench", "grid", "--out", str(out), *argv]) == 2
+    error = capsys.readouterr().err
+    assert message in error
+    assert error.count("\n") == 1
+    assert not (out / "grid.json").exists()
+
+
+def test_cuda_is_timed_with_events_between_synchronisations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The CUDA path, checked without a GPU: events around the call, synchronised after."""
+    from rnnbook import timing
+
+    calls: list[str] = []
+
+    class FakeEvent:
+        def __init__(self, enable_timing: bool) -> None:
+            assert enable_timing
+
+        def record(self) -> None:
+            calls.append("record")
+
+        def elapsed_time(self, end: object) -> float:
+            return 2.5
+
+    monkeypatch.setattr(torch.cuda, "Event", FakeEvent)
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: calls.append("sync"))
+    elapsed = timing._timer(lambda: calls.append("run"), torch.device("cuda"))
+    assert elapsed == 2.5
+    assert calls == ["sync", "record", "run", "record", "sync"]

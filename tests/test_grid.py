@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
+from matplotlib.axes import Axes
 
-from rnnbook.grid import apply_setting, load_grid, run_grid
+from rnnbook.cli import main
+from rnnbook.grid import apply_setting, load_grid, run_grid, write_grid
 from rnnbook.models import ModelConfig
 from rnnbook.runs import RunConfig
 from rnnbook.train import TrainConfig
@@ -64,6 +67,12 @@ def test_run_grid_trains_each_value_and_round_trips(tmp_path: Path) -> None:
     assert again.command == "rnnbook grid echo ..."
     page = grid.slider().data
     assert page.count("<img ") == 2
+    # overlay: every run faint behind the selected one, drawn from the run folders
+    overlay = grid.slider(overlay=True, initial=1).data
+    images = re.findall(r"<img [^>]*>", overlay)
+    assert [" hidden" in image for image in images] == [True, False]
+    assert set(re.findall(r'src="([^"]+)"', overlay)).isdisjoint(re.findall(r'src="([^"]+)"', page))
+    assert len(grid.histories()) == 2
 
 
 def test_run_grid_rejects_unknown_metric_and_empty_values(tmp_path: Path) -> None:
@@ -71,6 +80,60 @@ def test_run_grid_rejects_unknown_metric_and_empty_values(tmp_path: Path) -> Non
         run_grid(_base(), "task.delay", [], tmp_path, metric="accuracy")
     with pytest.raises(ValueError, match="not 'mse'"):
         run_grid(_base(), "task.delay", [1], tmp_path, metric="mse")
+    assert list(tmp_path.iterdir()) == []  # refused before anything was trained or written
+
+
+_GRID = ["grid", "echo", "--seq-len", "8", "--epochs", "1", "--train-samples", "16",
+         "--val-samples", "8", "--test-samples", "8"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--vary", "model.hidden_size=8,8", "--metric", "accuracy"],
+         "expected different values of model.hidden_size, got [8, 8]"),
+        (["--vary", "task.delay=1,2", "--metric", "mse"], "not 'mse'"),
+        (["--vary", "task.delay=1,99", "--metric", "accuracy"], "delay"),
+        (["--vary", "model.cell=gru,transformer", "--metric", "accuracy"], "unknown cell"),
+        (["--vary", "train.lr=0.1,-1", "--metric", "accuracy"], "lr"),
+        (["--vary", "model.width=1,2", "--metric", "accuracy"], "no field 'width'"),
+        (["--vary", "delay=1,2", "--metric", "accuracy"], "expected 'task.<option>'"),
+    ],
+    ids=["repeated-values", "unknown-metric", "bad-last-task-value", "unknown-cell",
+         "negative-lr", "unknown-field", "no-section"],
+)  # fmt: skip
+def test_grid_command_checks_everything_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    out = tmp_path / "grid"
+    assert main([*_GRID, "--out", str(out), *argv]) == 2
+    error = capsys.readouterr().err
+    assert message in error
+    assert error.count("\n") == 1  # one line
+    assert not out.exists()  # nothing trained, nothing written
+
+
+def test_write_grid_is_the_one_writer(tmp_path: Path) -> None:
+    drawn: list[int] = []
+
+    def draw(ax: Axes, index: int) -> None:
+        drawn.append(index)
+        ax.plot([0, 1], [0, index])
+
+    grid = write_grid(
+        tmp_path, "hidden_size", "speed", [4, 8], [1.5, 2.5], draw, "cmd", {"config": {"a": 1}}
+    )
+    assert drawn == [0, 1]
+    assert [frame.name for frame in grid.frames] == ["hidden_size=4.png", "hidden_size=8.png"]
+    assert grid.labels == ["hidden_size = 4", "hidden_size = 8"]
+    assert grid.final == [1.5, 2.5]
+    assert json.loads((tmp_path / "grid.json").read_text())["config"] == {"a": 1}
+    with pytest.raises(ValueError, match=r"Grid: .* has no run folder"):
+        grid.slider(overlay=True)
+    with pytest.raises(ValueError, match="write_grid: expected different values"):
+        write_grid(tmp_path, "hidden_size", "speed", [4, 4], [1.0, 1.0], draw)
+    with pytest.raises(ValueError, match="write_grid: expected one final value per value"):
+        write_grid(tmp_path, "hidden_size", "speed", [4], [], draw)
 
 
 def test_load_grid_errors(tmp_path: Path) -> None:

@@ -68,3 +68,12 @@ def test_retrain_control_calls_train_with_the_control_values() -> None:
 def test_retrain_control_needs_a_control() -> None:
     with pytest.raises(ValueError, match="at least one control"):
         retrain_control(lambda: None)
+
+
+def test_static_slider_takes_png_bytes(tmp_path: Path) -> None:
+    """In-memory frames (e.g. a grid's overlay frames) need no file."""
+    data = [_frame(tmp_path / f"f{value}.png", value).read_bytes() for value in range(2)]
+    page = static_slider(data, ["a", "b"], name="x").data
+    assert len(re.findall(r"<img [^>]*>", page)) == 2
+    with pytest.raises(ValueError, match="static_slider: expected PNG frames, got bytes"):
+        static_slider([b"GIF89a"], ["a"], name="x")

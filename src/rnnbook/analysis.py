@@ -5,8 +5,11 @@ sample, :func:`accuracy_by` groups the scores by a key (sequence length, digit s
 start...), :func:`mistakes` shows the failures as text, :func:`sweep` re-evaluates a model
 on variants of its task (longer sequences, numbers outside the training range), and
 :func:`counting_windows` scores every window of the counting task one by one.
-
 Introduced in the digit-sum chapter; the counting chapter uses it too.
+
+The SRU chapter adds two: :func:`time_to_reach` reads a training history against the wall
+clock (time-to-accuracy), and :func:`echo_error_offsets` asks which past symbol a model
+repeated when it got the echo task wrong.
 """
 
 from __future__ import annotations
@@ -19,17 +22,19 @@ import torch
 from torch import Tensor, nn
 
 from rnnbook.tasks import SequenceData, Task
-from rnnbook.train import evaluate, predict
+from rnnbook.train import History, evaluate, predict
 
 __all__ = [
     "GroupAccuracy",
     "Window",
     "accuracy_by",
     "counting_windows",
+    "echo_error_offsets",
     "format_table",
     "mistakes",
     "sample_scores",
     "sweep",
+    "time_to_reach",
 ]
 
 
@@ -223,3 +228,63 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     lines = [" | ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
     lines.insert(1, "-+-".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def time_to_reach(
+    history: History, metric: str, target: float, higher_is_better: bool = True
+) -> float | None:
+    """Wall-clock seconds at the end of the first epoch whose validation ``metric`` reaches
+    ``target`` (``>=`` when ``higher_is_better``, else ``<=``); ``None`` if it never does."""
+    if metric not in history.metrics:
+        raise ValueError(
+            f"time_to_reach: expected a metric in {sorted(history.metrics)}, got {metric!r}"
+        )
+    for value, seconds in zip(history.metrics[metric], history.seconds, strict=True):
+        if (value >= target) if higher_is_better else (value <= target):
+            return float(seconds)
+    return None
+
+
+def echo_error_offsets(
+    predictions: Tensor, inputs: Tensor, delay: int, window: int = 3
+) -> dict[int, float]:
+    """Among wrong echo answers, how often the answer is the symbol from ``d`` steps back.
+
+    For every step ``t >= delay + window`` whose prediction differs from ``x_{t-delay}``,
+    and every offset ``d`` within ``window`` of ``delay`` (``d >= 0``), the fraction of
+    those errors with prediction ``== x_{t-d}``. A model that keeps the right symbols but
+    blurs *when* they were seen puts its errors at ``d = delay ± 1``; one that guesses
+    puts about ``1 / (num_symbols - 1)`` of them at every offset.
+
+    Args:
+        predictions: predicted symbol ids ``(N, T)``.
+        inputs: input symbol ids ``(N, T)``.
+        delay: the task's delay ``k``; window: offsets examined on each side.
+
+    Returns:
+        ``{d: fraction}`` (``d == delay`` is always 0: those are the correct answers);
+        fractions are 0 when there is no error.
+    """
+    if predictions.shape != inputs.shape or predictions.dim() != 2:
+        raise ValueError(
+            f"echo_error_offsets: expected predictions and inputs of one shape (N, T), got "
+            f"{tuple(predictions.shape)} and {tuple(inputs.shape)}"
+        )
+    start = delay + window
+    if delay < 0 or window < 1 or start >= inputs.shape[1]:
+        raise ValueError(
+            f"echo_error_offsets: expected delay >= 0, window >= 1 and delay + window < T = "
+            f"{inputs.shape[1]}, got delay={delay}, window={window}"
+        )
+    length = inputs.shape[1]
+    answered = predictions[:, start:]  # (N, T - start)
+
+    def back(d: int) -> Tensor:  # x_{t-d} for t = start..T-1
+        return inputs[:, start - d : length - d]
+
+    wrong = answered != back(delay)
+    errors = int(wrong.sum())
+    offsets = range(max(0, delay - window), delay + window + 1)
+    return {
+        d: float((wrong & (answered == back(d))).sum()) / errors if errors else 0.0 for d in offsets
+    }

@@ -40,16 +40,26 @@ def retrain_control(train: Callable[..., Any], **controls: Any) -> Any:
     return ipywidgets.interactive(train, {"manual": True, "manual_name": "Retrain"}, **controls)
 
 
-def _png_data_uri(path: Path) -> str:
-    if path.suffix.lower() != ".png":
-        raise ValueError(f"static_slider: expected PNG frames, got {path.name}")
-    if not path.is_file():
-        raise ValueError(f"static_slider: frame {path} does not exist")
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_data_uri(frame: Path | str | bytes) -> str:
+    if isinstance(frame, bytes):
+        if not frame.startswith(_PNG_SIGNATURE):
+            raise ValueError("static_slider: expected PNG frames, got bytes that are not a PNG")
+        data = frame
+    else:
+        path = Path(frame)
+        if path.suffix.lower() != ".png":
+            raise ValueError(f"static_slider: expected PNG frames, got {path.name}")
+        if not path.is_file():
+            raise ValueError(f"static_slider: frame {path} does not exist")
+        data = path.read_bytes()
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
 def static_slider(
-    frames: Sequence[Path | str], labels: Sequence[str], name: str, initial: int = 0
+    frames: Sequence[Path | str | bytes], labels: Sequence[str], name: str, initial: int = 0
 ) -> Any:
     """A slider over precomputed figures that works in a static HTML page.
 
@@ -58,7 +68,8 @@ def static_slider(
     needs neither a kernel nor a network connection.
 
     Args:
-        frames: PNG files, one per setting, in slider order.
+        frames: PNG files (or PNG bytes, e.g. from :func:`rnnbook.grid.render_frame`), one
+            per setting, in slider order.
         labels: the setting each frame shows (e.g. ``"delay = 3"``), same length.
         name: what the slider changes, shown before its value.
         initial: index of the frame shown first.
@@ -76,7 +87,7 @@ def static_slider(
     from IPython.display import HTML
 
     images = "".join(
-        f'<img src="{_png_data_uri(Path(frame))}" alt="{html.escape(label)}" '
+        f'<img src="{_png_data_uri(frame)}" alt="{html.escape(label)}" '
         f'style="max-width:100%"{"" if index == initial else " hidden"}>'
         for index, (frame, label) in enumerate(zip(frames, labels, strict=True))
     )
