@@ -52,6 +52,7 @@ __all__ = [
     "available_models",
     "build_model",
     "format_table",
+    "interleaved_medians",
     "sweep",
     "time_matmul_bound",
     "time_models",
@@ -113,7 +114,7 @@ def _timer(fn: Callable[[], Any], device: torch.device, clock: str = "wall") -> 
     return (now() - start) * 1e3
 
 
-def _medians(
+def interleaved_medians(
     tasks: Mapping[str, Callable[[], Any]], device: torch.device, clock: str, repeats: int
 ) -> dict[str, float]:
     """Median milliseconds of each task, interleaved, after untimed warm-up rounds."""
@@ -285,7 +286,7 @@ def time_sru_split(
         "projection_train_ms": projection_train,
         "recurrence_train_ms": recurrence_train,
     }
-    result = _medians(parts, device, clock, repeats)
+    result = interleaved_medians(parts, device, clock, repeats)
     result["recurrence_share_train"] = result["recurrence_train_ms"] / (
         result["recurrence_train_ms"] + result["projection_train_ms"]
     )
@@ -396,7 +397,7 @@ def time_matmul_bound(
             F.linear(x, weight).sum().backward()  # type: ignore[no-untyped-call]
 
         tasks[key] = product
-    return _medians(tasks, device, clock, repeats)
+    return interleaved_medians(tasks, device, clock, repeats)
 
 
 def format_table(times: dict[str, dict[str, float]], device: str) -> str:

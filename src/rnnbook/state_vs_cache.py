@@ -1,0 +1,133 @@
+"""A recurrent state against an attention cache: what generation and training cost.
+
+The SRU chapter's second question, measured. Two layers of the same width ``D``: an SRU
+layer (:class:`rnnbook.SRUCell` for one token, :class:`rnnbook.SRU` for a sequence) and
+a causal self-attention layer (:class:`rnnbook.attention.CausalSelfAttention`).
+
+- Generation, token by token: the SRU reads a state of ``N × D`` numbers whatever the
+  position; attention reads every cached key and value, ``2 × N × t × D`` numbers at
+  position ``t``. :func:`generation_by_position` times one token at several positions
+  and reports both memories.
+- Training, over a whole sequence: both are parallel over time in their products, but
+  attention's score matrix is ``T × T``. :func:`training_by_length` times forward and
+  backward over several lengths.
+
+Timings are interleaved medians (:func:`rnnbook.timing.interleaved_medians`), on the CPU
+with the process CPU clock by default.
+
+Introduced in the SRU chapter (Q2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from rnnbook.attention import CausalSelfAttention, fill_cache
+from rnnbook.checks import check_positive_int
+from rnnbook.sru import SRU, SRUCell
+from rnnbook.timing import interleaved_medians
+
+__all__ = ["generation_by_position", "training_by_length"]
+
+
+def _check_sizes(caller: str, values: Sequence[int], name: str) -> list[int]:
+    if not values:
+        raise ValueError(f"{caller}: expected at least one {name}")
+    return [check_positive_int(caller, name, value) for value in values]
+
+
+@torch.no_grad()
+def generation_by_position(
+    hidden_size: int = 256,
+    positions: Sequence[int] = (64, 256, 1024, 4096),
+    batch_size: int = 1,
+    num_heads: int = 4,
+    repeats: int = 5,
+    device: str = "cpu",
+    clock: str = "cpu",
+) -> list[dict[str, Any]]:
+    """Milliseconds and bytes of generating the token at each position, per layer.
+
+    Returns:
+        one row per position: ``position``, ``attention_ms``, ``sru_ms``,
+        ``attention_bytes`` (the KV cache), ``sru_bytes`` (the state ``c``).
+    """
+    caller = "generation_by_position"
+    check_positive_int(caller, "hidden_size", hidden_size)
+    check_positive_int(caller, "batch_size", batch_size)
+    check_positive_int(caller, "repeats", repeats)
+    positions = _check_sizes(caller, positions, "position")
+    target = torch.device(device)
+    attention = CausalSelfAttention(hidden_size, num_heads).to(target).eval()
+    cell = SRUCell(hidden_size, hidden_size).to(target).eval()
+    x_t = torch.randn(batch_size, hidden_size, device=target)  # (N, D)
+    c = torch.zeros(batch_size, hidden_size, device=target)  # (N, D)
+    rows = []
+    for position in positions:
+        cache = attention.new_cache(batch_size, capacity=position)
+        if position > 1:
+            prompt = torch.randn(batch_size, position - 1, hidden_size, device=target)
+            fill_cache(attention, cache, prompt)
+
+        def attention_token(cache: Any = cache, position: int = position) -> None:
+            cache.length = position - 1  # the same position at every repetition
+            attention.step(x_t, cache)
+
+        times = interleaved_medians(
+            {"attention": attention_token, "sru": lambda: cell(x_t, c)}, target, clock, repeats
+        )
+        cache.length = position
+        rows.append(
+            {
+                "position": position,
+                "attention_ms": times["attention"],
+                "sru_ms": times["sru"],
+                "attention_bytes": cache.nbytes,
+                "sru_bytes": c.nelement() * c.element_size(),
+            }
+        )
+    return rows
+
+
+def training_by_length(
+    hidden_size: int = 256,
+    seq_lens: Sequence[int] = (128, 512, 2048),
+    batch_size: int = 8,
+    num_heads: int = 4,
+    repeats: int = 3,
+    device: str = "cpu",
+    clock: str = "cpu",
+) -> list[dict[str, Any]]:
+    """Milliseconds of forward + backward over a whole sequence, per layer and length.
+
+    Returns:
+        one row per length: ``seq_len``, ``attention_ms``, ``sru_ms``.
+    """
+    caller = "training_by_length"
+    check_positive_int(caller, "hidden_size", hidden_size)
+    check_positive_int(caller, "batch_size", batch_size)
+    check_positive_int(caller, "repeats", repeats)
+    seq_lens = _check_sizes(caller, seq_lens, "seq_len")
+    target = torch.device(device)
+    attention = CausalSelfAttention(hidden_size, num_heads).to(target)
+    sru = SRU(hidden_size, hidden_size).to(target)
+    rows = []
+    for seq_len in seq_lens:
+        x = torch.randn(seq_len, batch_size, hidden_size, device=target, requires_grad=True)
+
+        def attention_train(x: torch.Tensor = x) -> None:
+            attention(x.transpose(0, 1)).sum().backward()  # batch first inside
+
+        def sru_train(x: torch.Tensor = x) -> None:
+            sru(x)[0].sum().backward()
+
+        times = interleaved_medians(
+            {"attention": attention_train, "sru": sru_train}, target, clock, repeats
+        )
+        rows.append(
+            {"seq_len": seq_len, "attention_ms": times["attention"], "sru_ms": times["sru"]}
+        )
+    return rows
