@@ -222,7 +222,7 @@ def test_copy_baseline_is_the_memoryless_cross_entropy() -> None:
         ("nope", {}, "unknown task"),
         ("copy", {"delay": 2}, "has no option"),
         ("copy", {"seq_len": 0}, "seq_len >= 1"),
-        ("copy", {"seq_len": 5, "output_len": 6}, "must not exceed"),
+        ("copy", {"seq_len": 5, "output_len": 6}, "output_len <= seq_len"),
         ("copy", {"padding": -1}, "padding >= 1"),
         ("adding", {"seq_len": 1}, "seq_len >= 2"),
         ("adding", {"markers": "middle"}, "markers"),
@@ -246,7 +246,7 @@ def test_bad_options_raise_clear_errors(
     ("call", "message"),
     [
         (lambda t: t.generate(0), "num_samples >= 1"),
-        (lambda t: t.generate(5, seed=-1), "non-negative int seed"),
+        (lambda t: t.generate(5, seed=-1), "int seed >= 0"),
         (lambda t: t.generate(5, split="dev"), "unknown split"),
         (lambda t: t.encode("12345"), "expected 1 to 4 digits"),
         (lambda t: t.with_options(max_length=3), "unknown option"),

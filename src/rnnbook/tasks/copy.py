@@ -26,7 +26,8 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from rnnbook.tasks.base import IGNORE_INDEX, Task, check_int, token_cross_entropy
+from rnnbook.checks import check_int
+from rnnbook.tasks.base import IGNORE_INDEX, Task, check_chunk_bytes, token_cross_entropy
 
 __all__ = ["CopyConfig", "CopyTask"]
 
@@ -48,18 +49,23 @@ class CopyConfig:
     )
 
     def __post_init__(self) -> None:
-        check_int("CopyConfig", "seq_len", self.seq_len, 1)
-        check_int("CopyConfig", "padding", self.padding, 1)
-        check_int("CopyConfig", "output_len", self.output_len, 1)
+        check_int("CopyTask", "seq_len", self.seq_len, 1)
+        check_int("CopyTask", "padding", self.padding, 1)
+        check_int("CopyTask", "output_len", self.output_len, 1)
         if self.output_len > self.seq_len:
             raise ValueError(
-                f"CopyConfig: output_len ({self.output_len}) must not exceed seq_len "
-                f"({self.seq_len}): a symbol not shown cannot be copied"
+                f"CopyTask: expected output_len <= seq_len ({self.seq_len}), got "
+                f"{self.output_len}: a symbol not shown cannot be copied"
             )
         if self.loss_on not in ("all", "output"):
-            raise ValueError(
-                f"CopyConfig: expected loss_on 'all' or 'output', got {self.loss_on!r}"
-            )
+            raise ValueError(f"CopyTask: expected loss_on 'all' or 'output', got {self.loss_on!r}")
+        sizes = f"seq_len={self.seq_len}, padding={self.padding}, output_len={self.output_len}"
+        check_chunk_bytes("CopyTask", sizes, self.sample_bytes())
+
+    def sample_bytes(self) -> int:
+        """Bytes of one sample while it is made: symbols, inputs, targets (int64 ids)."""
+        total = self.seq_len + self.padding + self.output_len
+        return 8 * (self.seq_len + 2 * total)
 
 
 class CopyTask(Task):
