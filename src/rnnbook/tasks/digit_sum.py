@@ -29,7 +29,8 @@ out ``holdout_fraction`` of the digit strings of each length from 2 digits up; `
 
 Strings of up to :data:`ENUMERATE_MAX_LEN` digits are enumerated (exact pools, sampled
 directly); longer ones are drawn uniformly and kept if the hash puts them in the wanted
-pool (at least 1 in 10,000 is, so this ends quickly). With ``holdout_fraction = 0`` every
+pool (at least 1 in 100 is: ``holdout_fraction`` must then lie in [0.01, 0.99], so this
+ends quickly). With ``holdout_fraction = 0`` every
 split draws like ``train`` from all strings.
 
 Introduced in the crash-course chapter; the LSTM-vs-RNN chapter trains it.
@@ -123,6 +124,12 @@ class DigitSumConfig:
             raise ValueError(
                 f"DigitSumTask: expected holdout_fraction = 0 or between 0.0001 and 0.9999 "
                 f"(the hash's resolution), got {f!r}"
+            )
+        if self.max_len > ENUMERATE_MAX_LEN and not 0.01 <= f <= 0.99:
+            raise ValueError(
+                f"DigitSumTask: expected holdout_fraction = 0 or between 0.01 and 0.99 when "
+                f"strings can be longer than {ENUMERATE_MAX_LEN} digits (they are drawn by "
+                f"rejection), got {f!r} with max_len={self.max_len}"
             )
         if self.max_len < 2:
             raise ValueError(
@@ -252,7 +259,7 @@ class DigitSumTask(Task):
         fraction = buckets / HASH_BUCKETS
         rate = fraction if held else 1 - fraction
         parts, have = [], 0
-        while have < count:  # rate >= 1e-4 and the pool holds >= 100 strings: this ends
+        while have < count:  # rate >= 0.01 (see _check_pools), so a round or two suffice
             draw = min(DRAW_LIMIT, math.ceil(1.25 * (count - have) / rate) + 64)
             values = torch.randint(0, 10**length, (draw,), generator=gen)
             values = values[holdout_mask(_offset(length) + values, fraction) == held]
