@@ -219,11 +219,7 @@ class CountingTask(Task):
     def windows(self, split: str = "train") -> Tensor:
         """Every window ``(start, stride)`` of a split's pool (N, 2), by stride then start."""
         cfg = self.config
-        parts = []
-        for stride in range(1, cfg.max_stride + 1):
-            starts = torch.arange(cfg.low, cfg.high - cfg.window * stride + 1)
-            parts.append(torch.stack([starts, torch.full_like(starts, stride)], 1))
-        windows = torch.cat(parts)  # (N, 2)
+        windows = self._every_window()
         if cfg.holdout_fraction == 0 and not cfg.holdout_edges:
             return windows
         starts, strides = windows.unbind(1)
@@ -232,6 +228,15 @@ class CountingTask(Task):
         if cfg.holdout_edges:
             held |= (starts == cfg.low) | (starts + cfg.window * strides == cfg.high)
         return windows[held] if split != "train" else windows[~held]
+
+    def _every_window(self) -> Tensor:
+        """Every window ``(start, stride)`` of the range, both pools (N, 2)."""
+        cfg = self.config
+        parts = []
+        for stride in range(1, cfg.max_stride + 1):
+            starts = torch.arange(cfg.low, cfg.high - cfg.window * stride + 1)
+            parts.append(torch.stack([starts, torch.full_like(starts, stride)], 1))
+        return torch.cat(parts)
 
     def starts(self, split: str = "train") -> Tensor:
         """Every window start of a split's pool, in increasing order (N,); stride 1 only."""
@@ -277,16 +282,17 @@ class CountingTask(Task):
         return self.from_windows(pool[torch.randint(0, len(pool), (n,), generator=generator)])
 
     def baseline(self) -> dict[str, float]:
-        """Scores of the best memoryless model on the test pool: it sees only ``x_t``.
+        """Scores of the best memoryless model, one that sees only ``x_t``, over every window.
 
-        For each input value it answers the target most frequent after that value, so this
-        is the ceiling of any model without memory: 1.0 when ``max_stride = 1`` (the task
-        needs no memory), below 1 with strides. Empty with ``as_features`` (one step).
+        For each input value it answers the target most frequent after that value (over all
+        windows of the range, train and held out, each once), so no model without memory
+        does better on the task: 1.0 when ``max_stride = 1`` (the task needs no memory),
+        below 1 with strides. Empty with ``as_features`` (the window is one step).
         """
         cfg = self.config
         if cfg.formulation == "linear" and cfg.as_features:
             return {}
-        inputs, targets = self.all_examples("test")
+        inputs, targets = self.from_windows(self._every_window())
         if cfg.formulation == "seq2seq":
             shown, wanted = inputs, targets
         else:
@@ -301,15 +307,16 @@ class CountingTask(Task):
         for (x, y), c in zip(unique.tolist(), counts.tolist(), strict=True):
             if c > best.get(x, (0, 0))[0]:
                 best[x] = (c, y)
-        guess = torch.tensor([best[int(x)][1] for x in shown.flatten()]).view_as(shown)
+        guess = torch.tensor([best.get(int(x), (0, -1))[1] for x in shown.flatten()])
+        guess = guess.view_as(shown)  # -1: an input never followed by a scored target
         right = (guess == wanted) | ~scored  # (N, w) or (N, 1)
         if cfg.formulation == "seq2seq":
-            accuracy = (right & scored).sum() / scored.sum()
+            accuracy = (right & scored).sum().double() / scored.sum()
             return {
-                "exact_match": float(right.all(1).float().mean()),
+                "exact_match": float(right.all(1).double().mean()),
                 "token_accuracy": float(accuracy),
             }
-        return {"exact_match": float(right.float().mean())}
+        return {"exact_match": float(right.double().mean())}
 
     def _numbers(self, values: Tensor) -> Tensor:
         return torch.round(values * self.config.scale).long()
