@@ -55,7 +55,7 @@ class CopyConfig:
         if self.output_len > self.seq_len:
             raise ValueError(
                 f"CopyTask: expected output_len <= seq_len ({self.seq_len}), got "
-                f"{self.output_len}: a symbol not shown cannot be copied"
+                f"{self.output_len} (it must not exceed seq_len: an unseen symbol cannot be copied)"
             )
         if self.loss_on not in ("all", "output"):
             raise ValueError(f"CopyTask: expected loss_on 'all' or 'output', got {self.loss_on!r}")
