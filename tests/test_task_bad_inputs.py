@@ -398,3 +398,31 @@ def test_extreme_but_valid_holdouts_generate_quickly(options: dict[str, Any], sp
     data = task.generate(2048, seed=0, split=split)
     assert len(data) == 2048
     assert time.perf_counter() - start < 3.0
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        pytest.param({"curriculum_start": 0}, r"int curriculum_start >= 1, got 0", id="start-0"),
+        pytest.param(
+            {"curriculum_start": 101},
+            r"curriculum_start <= seq_len \(100\), got 101",
+            id="start-beyond-seq-len",
+        ),
+        pytest.param({"curriculum_start": 2.5}, r"int curriculum_start >= 1", id="start-float"),
+        pytest.param({"curriculum_step": 0}, r"int curriculum_step >= 1, got 0", id="step-0"),
+        pytest.param(
+            {"curriculum_threshold": 0.0}, r"curriculum_threshold in \(0, 1\]", id="threshold-0"
+        ),
+        pytest.param(
+            {"curriculum_threshold": 1.5}, r"curriculum_threshold in \[0, 1\]", id="threshold-1.5"
+        ),
+        pytest.param(
+            {"curriculum_threshold": math.nan},
+            r"finite number curriculum_threshold, got nan",
+            id="threshold-nan",
+        ),
+    ],
+)
+def test_bad_copy_curriculum_is_refused_at_once(options: dict[str, Any], message: str) -> None:
+    _refused(lambda: make_task("copy", **options), "CopyTask: expected .*" + message)

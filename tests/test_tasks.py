@@ -12,6 +12,7 @@ from torch.nn import functional as F
 
 from rnnbook.tasks import (
     IGNORE_INDEX,
+    CopyConfig,
     CopyTask,
     CountingConfig,
     CountingTask,
@@ -518,3 +519,77 @@ def test_counting_memoryless_baseline_is_the_best_lookup_table() -> None:
     assert task.baseline()["exact_match"] <= best_last + 1e-9
     linear = counting_task(**{**task.options, "formulation": "linear"})
     assert linear.baseline()["exact_match"] == pytest.approx(best_last)
+
+
+# -- copy: the length curriculum --------------------------------------------------------------
+def copy_task(**options: Any) -> CopyTask:
+    return CopyTask(CopyConfig(**options))
+
+
+def test_copy_without_curriculum_never_advances() -> None:
+    task = copy_task(seq_len=20, padding=3, output_len=10)
+    assert task.current_len == 20
+    assert task.curriculum_state() == {}
+    assert task.advance({"symbol_accuracy": 1.0}) is False
+    assert make_task("adding").advance({"mse": 0.0}) is False  # every task has the hook
+    assert make_task("adding").curriculum_state() == {}
+
+
+def test_copy_curriculum_grows_the_length_when_accuracy_passes_the_threshold() -> None:
+    task = copy_task(
+        seq_len=30, padding=3, output_len=15, curriculum_start=10, curriculum_step=15,
+        curriculum_threshold=0.9,
+    )  # fmt: skip
+    assert task.curriculum_state() == {"seq_len": 10, "output_len": 10}
+    assert task.generate(4, seed=0).inputs.shape == (4, 10 + 3 + 10)
+    assert task.generate(4, seed=0, split="val").inputs.shape == (4, 10 + 3 + 10)
+    assert task.generate(4, seed=0, split="test").inputs.shape == (4, 30 + 3 + 15)  # full task
+    assert task.advance({"loss": 0.1, "symbol_accuracy": 0.89}) is False
+    assert task.current_len == 10
+    assert task.advance({"symbol_accuracy": 0.9}) is True
+    assert task.curriculum_state() == {"seq_len": 25, "output_len": 15}
+    data = task.generate(64, seed=1)
+    assert data.inputs.shape == (64, 25 + 3 + 15)
+    for x, y in zip(data.inputs[:5], data.targets[:5], strict=True):
+        assert task.decode_target(y)[-15:] == task.decode_input(x)[:15]
+    scores = task.metrics(perfect_outputs(task, data.targets), data.targets)
+    assert scores == {"symbol_accuracy": 1.0, "sequence_accuracy": 1.0}
+    assert task.advance({"symbol_accuracy": 1.0}) is True
+    assert task.current_len == 30  # capped at seq_len
+    assert task.advance({"symbol_accuracy": 1.0}) is False
+    with pytest.raises(ValueError, match="expected metrics with 'symbol_accuracy'"):
+        copy_task(seq_len=30, output_len=30, curriculum_start=10).advance({"accuracy": 1.0})
+
+
+def test_copy_curriculum_in_a_training_loop() -> None:
+    """What a trainer does: validate, advance, remake the data, record the state."""
+    task = copy_task(seq_len=40, padding=2, output_len=40, curriculum_start=10)
+    history = []
+    val = task.generate(32, seed=0, split="val")
+    for _epoch in range(6):
+        outputs = perfect_outputs(task, val.targets)  # a model that always copies right
+        metrics = task.metrics(outputs, val.targets)
+        if task.advance(metrics):
+            val = task.generate(32, seed=0, split="val")
+        history.append(task.curriculum_state()["seq_len"])
+    assert history == [20, 30, 40, 40, 40, 40]
+    resumed = copy_task(seq_len=40, padding=2, output_len=40, curriculum_start=10)
+    resumed.load_curriculum_state(task.curriculum_state())
+    assert resumed.current_len == 40
+    assert torch.equal(resumed.generate(8, seed=3).inputs, task.generate(8, seed=3).inputs)
+    with pytest.raises(ValueError, match=r"curriculum seq_len in \[10, 40\], got 50"):
+        resumed.load_curriculum_state({"seq_len": 50, "output_len": 40})
+    with pytest.raises(ValueError, match="no curriculum to restore"):
+        copy_task(seq_len=40, output_len=40).load_curriculum_state({"seq_len": 20})
+
+
+def test_copy_output_loss_and_scores_follow_the_recall_steps() -> None:
+    task = copy_task(seq_len=12, padding=2, output_len=6, loss_on="output")
+    data = task.generate(16, seed=0)
+    logits = torch.randn(16, 20, 11)
+    k = 6
+    sliced = F.cross_entropy(logits[:, -k:].flatten(0, 1), data.targets[:, -k:].flatten())
+    assert float(task.loss(logits, data.targets)) == pytest.approx(float(sliced), rel=1e-6)
+    right = logits[:, -k:].argmax(-1) == data.targets[:, -k:]
+    scores = task.score(logits, data.targets)
+    torch.testing.assert_close(scores["symbol_accuracy"], right.float().mean(1))

@@ -218,6 +218,25 @@ class Task(ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config})"
 
+    # -- curricula (tasks whose training data change as the model learns) ------------------
+    def advance(self, metrics: dict[str, float]) -> bool:
+        """Move a curriculum on, given validation metrics; whether the data must be remade.
+
+        A trainer calls it after each validation and, when it returns ``True``, makes its
+        ``train`` and ``val`` data again (the ``test`` split never changes). Tasks without a
+        curriculum return ``False``; see :class:`rnnbook.tasks.copy.CopyTask`.
+        """
+        return False
+
+    def curriculum_state(self) -> dict[str, int]:
+        """What the curriculum sets now (to record in the history); empty without one."""
+        return {}
+
+    def load_curriculum_state(self, state: dict[str, int]) -> None:
+        """Restore :meth:`curriculum_state` (to resume a run); nothing to do without one."""
+        if state:
+            raise ValueError(f"{type(self).__name__}: no curriculum to restore, got {state!r}")
+
     # -- data -----------------------------------------------------------------------------
     def _check_request(self, num_samples: int, seed: int, split: str) -> None:
         cls = type(self).__name__
