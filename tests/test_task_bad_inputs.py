@@ -269,6 +269,12 @@ BAD_OPTIONS: list[tuple[str, str, dict[str, Any], str]] = [
         r"CountingTask: the 'test' pool is empty for low=0, high=4",
     ),
     (
+        "counting-edges-take-the-only-window",
+        "counting",
+        {"high": 3, "holdout_fraction": 0.0, "holdout_edges": True},
+        r"CountingTask: the 'train' pool is empty for low=0, high=3",
+    ),
+    (
         "counting-vocab-below-high",
         "counting",
         {"vocab_high": 50},

@@ -187,10 +187,12 @@ class CountingTask(Task):
 
     def __init__(self, config: Any = None) -> None:
         super().__init__(config)
+        self._windows: dict[str, Tensor] = {}
         cfg = self.config
-        if cfg.holdout_fraction > 0 and cfg.num_windows() <= POOL_CHECK_LIMIT:
+        held_out = cfg.holdout_fraction > 0 or cfg.holdout_edges
+        if held_out and cfg.num_windows() <= POOL_CHECK_LIMIT:
             for split in ("train", "test"):
-                if len(self.windows(split)) == 0:
+                if len(self._pool(split)) == 0:
                     raise ValueError(
                         f"CountingTask: the {split!r} pool is empty for low={cfg.low}, "
                         f"high={cfg.high}, holdout_fraction={cfg.holdout_fraction!r}, "
@@ -218,6 +220,15 @@ class CountingTask(Task):
 
     def windows(self, split: str = "train") -> Tensor:
         """Every window ``(start, stride)`` of a split's pool (N, 2), by stride then start."""
+        return self._pool(split).clone()
+
+    def _pool(self, split: str) -> Tensor:
+        pool = "train" if split == "train" else "held out"
+        if pool not in self._windows:  # made once: every generation chunk samples from it
+            self._windows[pool] = self._split_windows(pool == "train")
+        return self._windows[pool]
+
+    def _split_windows(self, train: bool) -> Tensor:
         cfg = self.config
         windows = self._every_window()
         if cfg.holdout_fraction == 0 and not cfg.holdout_edges:
@@ -227,7 +238,7 @@ class CountingTask(Task):
         held = holdout_mask(starts + 2**40 + (strides - 1) * 2**54, cfg.holdout_fraction)
         if cfg.holdout_edges:
             held |= (starts == cfg.low) | (starts + cfg.window * strides == cfg.high)
-        return windows[held] if split != "train" else windows[~held]
+        return windows[~held] if train else windows[held]
 
     def _every_window(self) -> Tensor:
         """Every window ``(start, stride)`` of the range, both pools (N, 2)."""
@@ -273,7 +284,7 @@ class CountingTask(Task):
         return self.from_windows(self.windows(split))
 
     def _generate(self, n: int, generator: torch.Generator, split: str) -> tuple[Tensor, Tensor]:
-        pool = self.windows(split)
+        pool = self._pool(split)
         if len(pool) == 0:
             raise ValueError(
                 f"CountingTask: the {split!r} pool is empty for low={self.config.low}, "

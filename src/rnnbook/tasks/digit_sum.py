@@ -29,9 +29,9 @@ out ``holdout_fraction`` of the digit strings of each length from 2 digits up; `
 
 Strings of up to :data:`ENUMERATE_MAX_LEN` digits are enumerated (exact pools, sampled
 directly); longer ones are drawn uniformly and kept if the hash puts them in the wanted
-pool (at least 1 in 100 is: ``holdout_fraction`` must then lie in [0.01, 0.99], so this
-ends quickly). With ``holdout_fraction = 0`` every
-split draws like ``train`` from all strings.
+pool (``holdout_fraction`` must then lie in [0.01, 0.99], so at least 1 in 100 is, and
+this ends quickly). With ``holdout_fraction = 0`` every split draws like ``train`` from all
+strings.
 
 Introduced in the crash-course chapter; the LSTM-vs-RNN chapter trains it.
 """
