@@ -352,6 +352,24 @@ BAD_REQUESTS: list[tuple[str, str, Callable[[Any], object], str]] = [
         r"DigitSumTask: expected lengths <= 5 to list every string, got 6",
     ),
     (
+        "digit-sum-list-length-outside-task",
+        "digit-sum",
+        lambda t: t.strings("test", 5),
+        r"DigitSumTask: expected a length in \[1, 4\], got 5",
+    ),
+    (
+        "digit-sum-list-unknown-split",
+        "digit-sum",
+        lambda t: t.all_examples("dev"),
+        r"DigitSumTask: unknown split 'dev'",
+    ),
+    (
+        "digit-sum-examples-of-no-string",
+        "digit-sum",
+        lambda t: t.all_examples("test", length=1),
+        r"DigitSumTask: the 'test' pool has no strings of 1 digits",
+    ),
+    (
         "counting-starts-with-strides",
         "counting",
         lambda t: t.with_options(max_stride=2).starts("test"),

@@ -49,6 +49,7 @@ from torch import Tensor
 from rnnbook.checks import check_fraction, check_int
 from rnnbook.tasks.base import (
     IGNORE_INDEX,
+    SPLITS,
     Task,
     holdout_mask,
     token_cross_entropy,
@@ -289,46 +290,65 @@ class DigitSumTask(Task):
         return self.config.buckets / HASH_BUCKETS * 10.0**length
 
     # -- the held-out strings, and scores per string and per length -------------------------
-    def strings(self, split: str = "test", length: int | None = None) -> list[str]:
-        """Every digit string of a split's pool, shortest first, then in text order.
-
-        Args:
-            split: ``"train"``, or ``"val"``/``"test"`` (the held-out pool).
-            length: only strings of this many digits (default: ``min_len..max_len``).
-        """
+    def _listed(self, split: str, length: int | None) -> list[tuple[int, Tensor]]:
+        """``(k, values)`` for each listed length, values in the strings' text order."""
         cfg = self.config
+        if split not in SPLITS:
+            raise ValueError(f"DigitSumTask: unknown split {split!r}; expected one of {SPLITS}")
+        if length is not None:
+            check_int("DigitSumTask", "length", length, 1)
+            if not cfg.min_len <= length <= cfg.max_len:
+                raise ValueError(
+                    f"DigitSumTask: expected a length in [{cfg.min_len}, {cfg.max_len}], "
+                    f"got {length}"
+                )
         lengths = range(cfg.min_len, cfg.max_len + 1) if length is None else [length]
-        check_int("DigitSumTask", "length", length if length is not None else cfg.min_len, 1)
-        if max(lengths, default=0) > ENUMERATE_MAX_LEN:
+        if max(lengths) > ENUMERATE_MAX_LEN:
             raise ValueError(
                 f"DigitSumTask: expected lengths <= {ENUMERATE_MAX_LEN} to list every string, "
                 f"got {max(lengths)}"
             )
-        result = []
+        listed = []
         for k in lengths:
             if cfg.holdout_fraction == 0:
                 values = torch.arange(10**k)
             else:
                 values = _pool(k, cfg.buckets, held=split != "train")
-            digits = self._digits(values)[:, :k].tolist()
-            result.extend(sorted("".join(map(str, d)) for d in digits))
-        return result
+            text_order = (self._digits(values)[:, :k] * 10 ** torch.arange(k - 1, -1, -1)).sum(1)
+            listed.append((k, values[text_order.argsort()]))
+        return listed
+
+    def strings(self, split: str = "test", length: int | None = None) -> list[str]:
+        """Every digit string of a split's pool, shortest first, then in text order.
+
+        Args:
+            split: ``"train"``, or ``"val"``/``"test"`` (the held-out pool).
+            length: only strings of this many digits (default: ``min_len..max_len``); at
+                most :data:`ENUMERATE_MAX_LEN`.
+        """
+        return [
+            "".join(map(str, digits[:k]))
+            for k, values in self._listed(split, length)
+            for digits in self._digits(values).tolist()
+        ]
 
     def all_examples(self, split: str = "test", length: int | None = None) -> tuple[Tensor, Tensor]:
-        """Every string of a split's pool once, as ``(inputs, targets)`` (for exact scores).
+        """Every string of a split's pool once, as ``(inputs, targets)`` (in :meth:`strings` order).
+
+        Score a model on them with :meth:`score_by_string` or :meth:`score_by_length`: an
+        exact result per held-out string, with no sampling.
 
         Examples:
             >>> inputs, targets = DigitSumTask().all_examples("test", length=2)
             >>> len(inputs)  # the held-out two-digit strings
             21
         """
-        texts = self.strings(split, length)
-        if not texts:
+        listed = self._listed(split, length)
+        values = torch.cat([v for _, v in listed])
+        if len(values) == 0:
             raise ValueError(f"DigitSumTask: the {split!r} pool has no strings of {length} digits")
-        digits = torch.zeros(len(texts), self.config.max_len, dtype=torch.long)
-        for i, text in enumerate(texts):
-            digits[i, : len(text)] = torch.tensor([int(c) for c in text])
-        return self._tokens(digits, torch.tensor([len(t) for t in texts]))
+        lengths = torch.cat([torch.full_like(v, k) for k, v in listed])
+        return self._tokens(self._digits(values), lengths)
 
     def score_by_string(self, inputs: Tensor, outputs: Tensor, targets: Tensor) -> dict[str, float]:
         """Exact match of each distinct digit string, averaged over its occurrences.
