@@ -10,7 +10,11 @@
 True
 
 Each task is configured by a typed dataclass (``make_task`` builds and validates it); see
-:class:`rnnbook.tasks.base.Task` for the interface.
+:class:`rnnbook.tasks.base.Task` for the interface. The dataclass fields' ``metadata["help"]``
+is what :func:`task_options` returns and what the CLI's task flags are generated from. A bad
+option raises a one-line ``ValueError`` naming the task, the option, what was expected and
+what was received, before any data are made (sizes included: see
+:data:`rnnbook.tasks.base.MAX_BYTES`).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from rnnbook.tasks.adding import AddingConfig, AddingTask
 from rnnbook.tasks.base import IGNORE_INDEX, SequenceData, StreamedData, Task
 from rnnbook.tasks.copy import CopyConfig, CopyTask
 from rnnbook.tasks.counting import CountingConfig, CountingTask
-from rnnbook.tasks.digit_sum import DigitSumConfig, DigitSumTask
+from rnnbook.tasks.digit_sum import DigitSumConfig, DigitSumTask, LengthScore
 from rnnbook.tasks.echo import EchoConfig, EchoTask
 
 __all__ = [
@@ -40,6 +44,7 @@ __all__ = [
     "DigitSumTask",
     "EchoConfig",
     "EchoTask",
+    "LengthScore",
     "SequenceData",
     "StreamedData",
     "Task",

@@ -21,7 +21,8 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from rnnbook.tasks.base import Task, check_int
+from rnnbook.checks import check_int
+from rnnbook.tasks.base import Task, check_chunk_bytes
 
 __all__ = ["AddingConfig", "AddingTask"]
 
@@ -36,11 +37,16 @@ class AddingConfig:
     )
 
     def __post_init__(self) -> None:
-        check_int("AddingConfig", "seq_len", self.seq_len, 2)
+        check_int("AddingTask", "seq_len", self.seq_len, 2)
         if self.markers not in ("halves", "anywhere"):
             raise ValueError(
-                f"AddingConfig: expected markers 'halves' or 'anywhere', got {self.markers!r}"
+                f"AddingTask: expected markers 'halves' or 'anywhere', got {self.markers!r}"
             )
+        check_chunk_bytes("AddingTask", f"seq_len={self.seq_len}", self.sample_bytes())
+
+    def sample_bytes(self) -> int:
+        """Bytes of one sample while it is made: values, mask, stacked inputs (float32)."""
+        return 4 * (1 + 1 + 2) * self.seq_len + 4
 
 
 class AddingTask(Task):

@@ -24,9 +24,12 @@ from torch import Tensor
 from torch.nn import functional as F
 from torch.utils.data import Dataset
 
+from rnnbook.checks import check_int
+
 __all__ = [
     "CHUNK_SIZE",
     "IGNORE_INDEX",
+    "MAX_BYTES",
     "SPLITS",
     "SequenceData",
     "StreamedData",
@@ -45,6 +48,14 @@ SPLITS = ("train", "val", "test")
 
 STREAM_THRESHOLD = 50_000_000
 """Above this many input elements, :meth:`Task.data` streams instead of materialising."""
+
+MAX_BYTES = 4 * 2**30
+"""Most bytes a task may hold at once: one generation chunk, or a materialised data set.
+
+Options whose chunk would exceed it are refused when the task is built, and
+:meth:`Task.generate` refuses a data set above it (stream it with :meth:`Task.data`), so an
+absurd size fails at once with a message instead of exhausting the machine's memory.
+"""
 
 
 class SequenceData(Dataset[tuple[Tensor, Tensor]]):
@@ -207,15 +218,37 @@ class Task(ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config})"
 
+    # -- curricula (tasks whose training data change as the model learns) ------------------
+    def advance(self, metrics: dict[str, float]) -> bool:
+        """Move a curriculum on, given validation metrics; whether the data must be remade.
+
+        A trainer calls it after each validation and, when it returns ``True``, makes its
+        ``train`` and ``val`` data again (the ``test`` split never changes). Tasks without a
+        curriculum return ``False``; see :class:`rnnbook.tasks.copy.CopyTask`.
+        """
+        return False
+
+    def curriculum_state(self) -> dict[str, int]:
+        """What the curriculum sets now (to record in the history); empty without one."""
+        return {}
+
+    def load_curriculum_state(self, state: dict[str, int]) -> None:
+        """Restore :meth:`curriculum_state` (to resume a run); nothing to do without one."""
+        if state:
+            raise ValueError(f"{type(self).__name__}: no curriculum to restore, got {state!r}")
+
     # -- data -----------------------------------------------------------------------------
     def _check_request(self, num_samples: int, seed: int, split: str) -> None:
         cls = type(self).__name__
-        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
-            raise ValueError(f"{cls}: expected num_samples >= 1, got {num_samples!r}")
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"{cls}: expected a non-negative int seed, got {seed!r}")
+        check_int(cls, "num_samples", num_samples, 1)
+        check_int(cls, "seed", seed, 0)
         if split not in SPLITS:
             raise ValueError(f"{cls}: unknown split {split!r}; expected one of {list(SPLITS)}")
+
+    @property
+    def sample_bytes(self) -> int:
+        """Bytes of one sample's inputs and targets (an estimate made from the options)."""
+        return int(self.config.sample_bytes())
 
     def _chunk(self, size: int, seed: int, split: str, k: int) -> tuple[Tensor, Tensor]:
         state = np.random.SeedSequence([seed, SPLITS.index(split), k]).generate_state(2)
@@ -232,6 +265,13 @@ class Task(ABC):
                 with a held-out pool, ``val``/``test`` come from that pool).
         """
         self._check_request(num_samples, seed, split)
+        size = num_samples * self.sample_bytes
+        if size > MAX_BYTES:
+            raise ValueError(
+                f"{type(self).__name__}: {num_samples} samples would take {size / 2**30:.1f} GiB; "
+                f"expected at most {MAX_BYTES // 2**30} GiB in memory "
+                f"(use task.data(..., stream=True) to stream them chunk by chunk)"
+            )
         parts = [
             self._chunk(min(CHUNK_SIZE, num_samples - start), seed, split, k)
             for k, start in enumerate(range(0, num_samples, CHUNK_SIZE))
@@ -242,6 +282,7 @@ class Task(ABC):
         self, num_samples: int, seed: int = 0, split: str = "train", stream: bool | None = None
     ) -> SequenceData | StreamedData:
         """Like :meth:`generate`, but streamed when large (or when ``stream=True``)."""
+        self._check_request(num_samples, seed, split)
         if stream is None:
             inputs, _ = self._chunk(1, seed, split, 0)
             stream = inputs.numel() * num_samples > STREAM_THRESHOLD
@@ -314,13 +355,17 @@ def token_scores(logits: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
     return accuracy, exact
 
 
-def check_int(cls: str, name: str, value: object, minimum: int) -> None:
-    """Raise a one-line ``ValueError`` unless ``value`` is an int >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{cls}: expected {name} >= {minimum} (an int), got {value!r}")
+def check_chunk_bytes(caller: str, what: str, sample_bytes: int) -> None:
+    """Refuse options whose generation chunk (:data:`CHUNK_SIZE` samples) exceeds :data:`MAX_BYTES`.
 
-
-def check_fraction(cls: str, name: str, value: object) -> None:
-    """Raise a one-line ``ValueError`` unless ``0 <= value < 1``."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
-        raise ValueError(f"{cls}: expected 0 <= {name} < 1, got {value!r}")
+    Args:
+        caller: the task, as the message names it.
+        what: the options that set the size, with their values (``"seq_len=10**9"``).
+        sample_bytes: estimated bytes of one sample (inputs, targets, temporaries).
+    """
+    size = CHUNK_SIZE * sample_bytes
+    if size > MAX_BYTES:
+        raise ValueError(
+            f"{caller}: {what} makes a {CHUNK_SIZE}-sample generation chunk of "
+            f"{size / 2**30:.3g} GiB; expected at most {MAX_BYTES // 2**30} GiB"
+        )

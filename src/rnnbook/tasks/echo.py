@@ -20,7 +20,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from rnnbook.tasks.base import IGNORE_INDEX, Task, check_int, token_cross_entropy, token_scores
+from rnnbook.checks import check_int
+from rnnbook.tasks.base import (
+    IGNORE_INDEX,
+    Task,
+    check_chunk_bytes,
+    token_cross_entropy,
+    token_scores,
+)
 
 __all__ = ["EchoConfig", "EchoTask"]
 
@@ -36,16 +43,21 @@ class EchoConfig:
     num_symbols: int = field(default=4, metadata={"help": "alphabet size (2..26)"})
 
     def __post_init__(self) -> None:
-        check_int("EchoConfig", "seq_len", self.seq_len, 1)
-        check_int("EchoConfig", "delay", self.delay, 0)
-        check_int("EchoConfig", "num_symbols", self.num_symbols, 2)
+        check_int("EchoTask", "seq_len", self.seq_len, 1)
+        check_int("EchoTask", "delay", self.delay, 0)
+        check_int("EchoTask", "num_symbols", self.num_symbols, 2)
         if self.delay >= self.seq_len:
             raise ValueError(
-                f"EchoConfig: expected delay < seq_len, "
+                f"EchoTask: expected delay < seq_len, "
                 f"got delay={self.delay}, seq_len={self.seq_len}"
             )
         if self.num_symbols > len(LETTERS):
-            raise ValueError(f"EchoConfig: expected num_symbols <= 26, got {self.num_symbols}")
+            raise ValueError(f"EchoTask: expected num_symbols <= 26, got {self.num_symbols}")
+        check_chunk_bytes("EchoTask", f"seq_len={self.seq_len}", self.sample_bytes())
+
+    def sample_bytes(self) -> int:
+        """Bytes of one sample: inputs and targets, int64 token ids."""
+        return 2 * 8 * self.seq_len
 
 
 class EchoTask(Task):
