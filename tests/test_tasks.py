@@ -593,3 +593,23 @@ def test_copy_output_loss_and_scores_follow_the_recall_steps() -> None:
     right = logits[:, -k:].argmax(-1) == data.targets[:, -k:]
     scores = task.score(logits, data.targets)
     torch.testing.assert_close(scores["symbol_accuracy"], right.float().mean(1))
+
+
+def test_counting_split_seeds_draw_other_pools_of_the_same_kind() -> None:
+    pools = {
+        seed: set(make_task("counting", split_seed=seed).starts("test").tolist())
+        for seed in range(6)
+    }
+    default = set(make_task("counting").starts("test").tolist())
+    assert pools[0] == default  # the book's pool is split seed 0
+    assert len({frozenset(pool) for pool in pools.values()}) == 6  # all different
+    for pool in pools.values():
+        assert 5 <= len(pool) <= 35  # about a fifth of 97 windows
+    task = make_task("counting", split_seed=3)
+    assert not set(task.starts("train").tolist()) & set(task.starts("test").tolist())
+
+
+@pytest.mark.parametrize("value", [-1, 2**20 + 1, 1.5], ids=["negative", "too-large", "float"])
+def test_counting_split_seed_is_checked(value: object) -> None:
+    with pytest.raises(ValueError, match="split_seed"):
+        make_task("counting", split_seed=value)

@@ -24,8 +24,10 @@ first target (one number shown, stride unknown) carries no loss. With ``as_featu
 the model sees the whole window at once, so that variant needs no memory either.
 
 A fixed hash of the window ``(a, k)`` puts ``holdout_fraction`` of the windows in a
-held-out pool used by the ``val`` and ``test`` splits (independent of the seed, so it is the
-same pool in every run; stride-1 windows keep the pool they had before strides existed);
+held-out pool used by the ``val`` and ``test`` splits (independent of the training seed, so
+it is the same pool in every run; stride-1 windows keep the pool they had before strides
+existed). ``split_seed`` shifts the hash's input, so each value draws another random pool
+of about the same size (0 is the book's default pool);
 ``holdout_edges=True`` adds the windows that touch either end of the range (with stride 1:
 the source assignment's failures ``0 1 2`` and ``96 97 98``) to that pool. Metric:
 ``exact_match``.
@@ -60,6 +62,10 @@ POOL_CHECK_LIMIT = 1_000_000
 """Pools up to this many windows are checked for emptiness when the task is built."""
 WINDOW_BYTES = 64
 """Bytes per window of the pool while it is made (ids, hash temporaries, the window)."""
+MAX_SPLIT_SEED = 2**20
+"""Largest ``split_seed``: its shift of the hash's ids stays far below 2**62."""
+SPLIT_SEED_SHIFT = 1_000_003
+"""A prime: split seed ``s`` hashes every window id shifted by ``s`` times it."""
 MAX_ABS = 2**52
 """Largest magnitude of ``low`` and ``high``: exact as float64, safe for the hash's ids."""
 
@@ -92,6 +98,13 @@ class CountingConfig:
         default=False,
         metadata={"help": "also hold out the windows at either end (the source's edge cases)"},
     )
+    split_seed: int = field(
+        default=0,
+        metadata={
+            "help": "which held-out pool: 0 is the book's; 1, 2, ... draw other random "
+            "splits of the same size (to repeat a result over splits)"
+        },
+    )
     max_stride: int = field(
         default=1,
         metadata={
@@ -107,6 +120,11 @@ class CountingConfig:
                 f"got {self.formulation!r}"
             )
         check_int("CountingTask", "max_stride", self.max_stride, 1)
+        check_int("CountingTask", "split_seed", self.split_seed, 0)
+        if self.split_seed > MAX_SPLIT_SEED:
+            raise ValueError(
+                f"CountingTask: expected split_seed <= {MAX_SPLIT_SEED}, got {self.split_seed!r}"
+            )
         check_int("CountingTask", "window", self.window, 2 if self.max_stride > 1 else 1)
         for name in ("low", "high"):
             value = check_int("CountingTask", name, getattr(self, name))
@@ -235,7 +253,8 @@ class CountingTask(Task):
             return windows
         starts, strides = windows.unbind(1)
         # stride 1 keeps the ids (and so the pool) it had before strides; same pool if low moves
-        held = holdout_mask(starts + 2**40 + (strides - 1) * 2**54, cfg.holdout_fraction)
+        ids = starts + 2**40 + (strides - 1) * 2**54 + cfg.split_seed * SPLIT_SEED_SHIFT
+        held = holdout_mask(ids, cfg.holdout_fraction)
         if cfg.holdout_edges:
             held |= (starts == cfg.low) | (starts + cfg.window * strides == cfg.high)
         return windows[~held] if train else windows[held]
