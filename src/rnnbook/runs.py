@@ -7,9 +7,15 @@ A run folder holds::
     metrics.json   test metrics on freshly generated data, and the task's baseline
     model.pt       the model's ``state_dict`` (``torch.load(path, weights_only=True)``)
     loss.png       training curves
+    manifest.json  the SHA-256 of each file above (:mod:`rnnbook.manifest`)
 
 :func:`train_run` trains from a :class:`RunConfig` (what ``rnnbook train`` does);
-:func:`save_run` / :func:`load_run` write and read the folder.
+:func:`save_run` / :func:`load_run` write and read the folder. A folder holds a complete
+run or does not exist: a run is written into a hidden sibling, ``.NAME.partial``, which
+also keeps a checkpoint after every epoch (``resume=True`` continues from it), and is
+renamed into place when complete. An existing run is never replaced unless asked
+(``overwrite=True``, ``--overwrite``), and :func:`load_run` refuses a folder whose files
+do not match its manifest.
 
 Introduced in the crash-course chapter; every experiment chapter loads its runs with it.
 """
@@ -19,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,21 +34,41 @@ from typing import Any
 
 import torch
 
-from rnnbook.cli_args import train_command
+from rnnbook.checks import check_int
+from rnnbook.config import setting, train_command
+from rnnbook.footprint import check_fits
+from rnnbook.manifest import MANIFEST, check_manifest, write_manifest
 from rnnbook.models import ModelConfig, SequenceModel, build_model
 from rnnbook.repro import seed_everything
 from rnnbook.tasks import Task, make_task
-from rnnbook.train import Callback, History, TrainConfig, evaluate, fit
+from rnnbook.train import Callback, History, TrainConfig, check_device_name, evaluate, fit
 
-__all__ = ["FILES", "Run", "RunConfig", "load_run", "plot_history", "save_run", "train_run"]
+__all__ = [
+    "FILES",
+    "Run",
+    "RunConfig",
+    "check_run_fits",
+    "comparable_settings",
+    "load_run",
+    "move_into_place",
+    "partial_path",
+    "plot_history",
+    "save_run",
+    "train_command",
+    "train_run",
+]
 
-FILES = ("config.json", "history.json", "metrics.json", "model.pt", "loss.png")
+FILES = ("config.json", "history.json", "metrics.json", "model.pt", "loss.png", MANIFEST)
 FORMAT_VERSION = 1
+CHECKPOINT = "checkpoint.pt"
 
 
 @dataclass
 class RunConfig:
     """Everything that defines a run: the CLI, the notebooks and the tests build this.
+
+    The fields (and those of :class:`ModelConfig` and :class:`TrainConfig`) declare their
+    command-line flags, so ``rnnbook train`` and :func:`train_command` derive from them.
 
     Attributes:
         task: registry name; ``task_options`` its options.
@@ -58,17 +85,37 @@ class RunConfig:
     task_options: dict[str, Any] = field(default_factory=dict)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    train_samples: int = 10_000
-    val_samples: int = 1_000
-    test_samples: int = 1_000
-    test_seed: int | None = None
-    fresh_data: bool = False
+    train_samples: int = setting(10_000, "training sequences", kind="positive_int", group="data")
+    val_samples: int = setting(1_000, "validation sequences", kind="positive_int", group="data")
+    test_samples: int = setting(
+        1_000, "final test sequences (fresh data)", kind="positive_int", group="data"
+    )
+    test_seed: int | None = setting(
+        None,
+        "seed of the final test data (default: --seed + 1; test split, never trained on)",
+        kind="non_negative_int",
+        group="data",
+    )
+    fresh_data: bool = setting(
+        False, "a new training set every epoch (unlimited data)", group="data"
+    )
 
     def __post_init__(self) -> None:
         for name in ("train_samples", "val_samples", "test_samples"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"RunConfig: expected {name} >= 1, got {value!r}")
+            check_int("RunConfig", name, getattr(self, name), 1)
+        if self.test_seed is not None:
+            check_int("RunConfig", "test_seed", self.test_seed, 0)
+        if not isinstance(self.task_options, dict):
+            raise ValueError(
+                f"RunConfig: expected task_options to be a mapping of option names to values, "
+                f"got {type(self.task_options).__name__}"
+            )
+        for name, part in (("model", ModelConfig), ("train", TrainConfig)):
+            if not isinstance(getattr(self, name), part):
+                raise ValueError(
+                    f"RunConfig: expected {name} to be a {part.__name__}, "
+                    f"got {type(getattr(self, name)).__name__}"
+                )
 
     def make_task(self) -> Task:
         """The task with its options."""
@@ -81,11 +128,17 @@ class RunConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
         """Inverse of :meth:`to_dict`; unknown keys are an error (a typo should not pass)."""
+        if not isinstance(data, dict):
+            raise ValueError(f"RunConfig: expected a mapping, got {type(data).__name__}")
         data = dict(data)
         try:
-            model = ModelConfig(**data.pop("model", {}))
-            train = TrainConfig(**data.pop("train", {}))
-            return cls(model=model, train=train, **data)
+            parts: dict[str, Any] = {}
+            for name, part in (("model", ModelConfig), ("train", TrainConfig)):
+                given = data.pop(name, {})
+                if not isinstance(given, dict):
+                    raise ValueError(f"expected {name} to be a mapping, got {type(given).__name__}")
+                parts[name] = part(**given)
+            return cls(**parts, **data)
         except TypeError as error:
             raise ValueError(f"RunConfig: {error}") from error
 
@@ -151,20 +204,31 @@ def plot_history(history: History, path: str | Path, title: str = "") -> None:
     figure.savefig(path, dpi=100)
 
 
-def save_run(
-    directory: str | Path,
+def partial_path(directory: str | Path) -> Path:
+    """The hidden sibling where the run bound for ``directory`` is written: ``.NAME.partial``."""
+    path = Path(directory)
+    return path.parent / f".{path.name}.partial"
+
+
+def _check_out(caller: str, directory: str | Path) -> Path:
+    if str(directory).strip() == "":
+        raise ValueError(f"{caller}: expected a run folder name, got an empty path")
+    path = Path(directory)
+    if path.name in ("", ".", ".."):
+        raise ValueError(f"{caller}: expected a run folder name, got {str(directory)!r}")
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{caller}: {path} exists and is not a folder")
+    return path
+
+
+def _write_files(
+    path: Path,
     config: RunConfig,
     model: torch.nn.Module,
     history: History,
     metrics: dict[str, Any],
-) -> Path:
-    """Write a run folder (created if needed; existing files are replaced).
-
-    ``config.json`` also records the ``rnnbook train`` command that reproduces the run.
-    """
-    path = Path(directory)
-    path.mkdir(parents=True, exist_ok=True)
-    command = train_command(config, directory)
+    command: str,
+) -> None:
     _write_json(
         path / "config.json", {"format": FORMAT_VERSION, "command": command, **config.to_dict()}
     )
@@ -173,19 +237,64 @@ def save_run(
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     torch.save(state, path / "model.pt")
     plot_history(history, path / "loss.png", title=f"{config.task} · {config.model.cell}")
+
+
+def move_into_place(partial: Path, path: Path) -> None:
+    """Write ``partial``'s manifest and rename it to ``path``, replacing what was there."""
+    write_manifest(partial)
+    old = path.parent / f".{path.name}.old"
+    if old.exists():
+        shutil.rmtree(old)
+    if path.exists():
+        path.rename(old)
+    partial.rename(path)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def save_run(
+    directory: str | Path,
+    config: RunConfig,
+    model: torch.nn.Module,
+    history: History,
+    metrics: dict[str, Any],
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Write a run folder, with its manifest: complete, or not at all.
+
+    The files are written into :func:`partial_path` and renamed into place.
+    ``config.json`` also records the ``rnnbook train`` command that reproduces the run.
+
+    Raises:
+        ValueError: ``directory`` exists (unless ``overwrite``), or is not a usable name.
+    """
+    path = _check_out("save_run", directory)
+    if path.exists() and not overwrite:
+        raise ValueError(f"save_run: {path} already exists; pass overwrite=True to replace it")
+    partial = partial_path(path)
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True)
+    _write_files(partial, config, model, history, metrics, train_command(config, directory))
+    move_into_place(partial, path)
     return path
 
 
 def load_run(directory: str | Path, device: str | torch.device = "cpu") -> Run:
-    """Read a run folder and rebuild its model (in evaluation mode).
+    """Read a run folder and rebuild its model (in evaluation mode) on ``device``.
+
+    The configuration's own ``train.device`` plays no part: any run loads on any machine.
 
     Raises:
         FileNotFoundError: the folder or one of its files is missing (the message names it).
-        ValueError: a file is corrupted or does not match the configuration.
+        ValueError: a file is corrupted, does not match the configuration, or the files do
+            not match the folder's manifest.
     """
     path = Path(directory)
     if not path.is_dir():
         raise FileNotFoundError(f"load_run: {path} is not a run folder (no such directory)")
+    check_device_name(device)
     raw = _read_json(path / "config.json")
     if not isinstance(raw, dict) or "task" not in raw:
         raise ValueError(f"load_run: {path / 'config.json'} is corrupted (no 'task' entry)")
@@ -201,38 +310,163 @@ def load_run(directory: str | Path, device: str | torch.device = "cpu") -> Run:
         raise ValueError(f"load_run: {path / 'config.json'} is invalid: {error}") from error
     history_raw = _read_json(path / "history.json")
     try:
+        if not isinstance(history_raw, dict):
+            raise TypeError(f"expected a mapping, got {type(history_raw).__name__}")
         history = History.from_dict(history_raw)
     except (TypeError, ValueError, AttributeError) as error:
         raise ValueError(f"load_run: {path / 'history.json'} is corrupted: {error}") from error
     metrics = _read_json(path / "metrics.json")
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("test", {}), dict):
+        raise ValueError(
+            f"load_run: {path / 'metrics.json'} is corrupted (expected a mapping with a "
+            f"'test' mapping, got {type(metrics).__name__})"
+        )
     weights = path / "model.pt"
     if not weights.is_file():
         raise FileNotFoundError(f"load_run: {path} is not a run folder: model.pt is missing")
     try:
-        state = torch.load(weights, map_location=device, weights_only=True)
+        state = torch.load(weights, map_location="cpu", weights_only=True)
         model.load_state_dict(state)
     except Exception as error:  # torch raises many types for a damaged file
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ValueError(
             f"load_run: {weights} is corrupted or does not match config.json: {message}"
         ) from error
-    model.to(device).eval()
+    check_manifest(path, "load_run")
+    model.to(torch.device(device)).eval()
     if not isinstance(command, str):
         command = train_command(config, directory)
     return Run(path, config, task, model, history, metrics, command)
+
+
+def comparable_settings(config: RunConfig) -> dict[str, Any]:
+    """The settings that must agree for a run to be continued (all but ``progress``)."""
+    data = config.to_dict()
+    data["train"].pop("progress")
+    return data
+
+
+def _differences(before: dict[str, Any], now: dict[str, Any], prefix: str = "") -> list[str]:
+    names = []
+    for key in sorted(set(before) | set(now)):
+        old, new = before.get(key), now.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            names += _differences(old, new, f"{prefix}{key}.")
+        elif old != new:
+            names.append(f"{prefix}{key}: {old!r} → {new!r}")
+    return names
+
+
+def _start_partial(
+    config: RunConfig, path: Path, partial: Path, overwrite: bool, resume: bool
+) -> bool:
+    """Prepare the in-progress folder; return whether a checkpoint will be resumed."""
+    if partial.exists() and resume:
+        try:
+            saved = RunConfig.from_dict(
+                {
+                    k: v
+                    for k, v in json.loads((partial / "config.json").read_text()).items()
+                    if k not in ("format", "command")
+                }
+            )
+        except (OSError, ValueError) as error:
+            raise ValueError(f"train_run: cannot resume from {partial}: {error}") from None
+        before, now = comparable_settings(saved), comparable_settings(config)
+        changed = _differences(before, now)
+        if changed:
+            raise ValueError(
+                f"train_run: the unfinished run in {partial} has other settings "
+                f"({', '.join(changed)}); resume with the same command, "
+                "or start over with overwrite=True (--overwrite)"
+            )
+        return (partial / CHECKPOINT).is_file()
+    if partial.exists() and not overwrite:
+        raise ValueError(
+            f"train_run: an unfinished run for {path} is in {partial}; pass resume=True "
+            "(--resume) to continue it, or overwrite=True (--overwrite) to start over"
+        )
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True)
+    _write_json(
+        partial / "config.json",
+        {"format": FORMAT_VERSION, "command": train_command(config, path), **config.to_dict()},
+    )
+    return False
+
+
+def check_run_fits(config: RunConfig, task: Task | None = None) -> None:
+    """Raise a one-line ``ValueError`` if the run would not fit in memory (see
+    :mod:`rnnbook.footprint`)."""
+    task = task or config.make_task()
+    samples = [config.train_samples, config.val_samples]
+    check_fits(
+        "train_run",
+        task,
+        config.model,
+        config.train.device,
+        batch_size=config.train.batch_size,
+        samples=samples,
+        training=True,
+    )
+    check_fits(
+        "train_run",
+        task,
+        config.model,
+        config.train.device,
+        batch_size=config.train.eval_batch_size,
+        samples=[*samples, config.test_samples],
+        training=False,
+    )
 
 
 def train_run(
     config: RunConfig,
     out: str | Path | None = None,
     callbacks: Iterable[Callback] = (),
+    *,
+    overwrite: bool = False,
+    resume: bool = False,
+    keep_diverged: bool = True,
+    record_as: str | Path | None = None,
 ) -> Run:
     """Build the task and model, train, test on fresh data, and (with ``out``) save the folder.
 
     The weights are initialised after ``seed_everything(config.train.seed)``, so a run is
     reproducible from its ``config.json``.
+
+    Args:
+        config: the run.
+        out: the run folder to write (``None``: keep the run in memory only). It must not
+            exist unless ``overwrite``; training happens in :func:`partial_path`, with a
+            checkpoint after every epoch, and the folder appears only when complete.
+        callbacks: passed to :func:`rnnbook.train.fit`.
+        overwrite: replace an existing run folder (and discard an unfinished one).
+        resume: continue the unfinished run in :func:`partial_path` from its last
+            checkpoint (it must have the same settings); ends exactly as an uninterrupted
+            run would. Without an unfinished run, start from scratch.
+        keep_diverged: if ``False``, a run whose loss became non-finite is not saved and
+            raises ``ValueError`` (the command line's choice).
+        record_as: the folder the recorded command names, when the run will be moved
+            later (a group's seed runs); default ``out``.
+
+    Raises:
+        ValueError: a bad setting, a run too large for the memory, ``out`` exists, or
+            (with ``keep_diverged=False``) training diverged.
     """
     task = config.make_task()
+    check_run_fits(config, task)
+    path = partial = None
+    resuming = False
+    if out is not None:
+        path = _check_out("train_run", out)
+        if path.exists() and not overwrite:
+            raise ValueError(
+                f"train_run: {path} already exists; pass overwrite=True (--overwrite) to replace it"
+            )
+        partial = partial_path(path)
+        resuming = _start_partial(config, path, partial, overwrite, resume)
     seed = config.train.seed
     seed_everything(seed, config.train.num_threads)
     model = build_model(task, config.model)
@@ -244,8 +478,23 @@ def train_run(
 
     val_data = task.data(config.val_samples, seed, "val")
     start = time.perf_counter()
-    history = fit(model, task, train_data, val_data, config.train, callbacks)
+    checkpoint = partial / CHECKPOINT if partial is not None else None
+    history = fit(model, task, train_data, val_data, config.train, callbacks, checkpoint=checkpoint)
     seconds = time.perf_counter() - start
+    if resuming and history.seconds:
+        seconds = history.seconds[-1]  # every sitting's training time
+    if history.stop_reason == "diverged" and not keep_diverged:
+        if partial is not None:
+            shutil.rmtree(partial)
+        loss = (
+            history.val_loss[-1]
+            if math.isfinite(history.train_loss[-1])
+            else history.train_loss[-1]
+        )
+        raise ValueError(
+            f"train_run: training diverged at epoch {history.epoch[-1]} (loss {loss}); "
+            f"nothing was saved; lower the learning rate or clip the gradients"
+        )
     test_seed = config.test_seed if config.test_seed is not None else seed + 1
     test = evaluate(
         model, task, task.data(config.test_samples, test_seed, "test"), config.train.eval_batch_size
@@ -259,7 +508,10 @@ def train_run(
         "parameters": sum(p.numel() for p in model.parameters()),
     }
     model.cpu().eval()
-    path = Path(out) if out is not None else Path()
-    if out is not None:
-        save_run(out, config, model, history, metrics)
-    return Run(path, config, task, model, history, metrics, train_command(config, path))
+    if path is None or partial is None:
+        return Run(Path(), config, task, model, history, metrics, train_command(config, Path()))
+    command = train_command(config, record_as if record_as is not None else path)
+    (partial / CHECKPOINT).unlink(missing_ok=True)
+    _write_files(partial, config, model, history, metrics, command)
+    move_into_place(partial, path)
+    return Run(path, config, task, model, history, metrics, command)

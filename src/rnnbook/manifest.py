@@ -1,0 +1,95 @@
+"""Manifests: which files belong to a run folder, by content hash.
+
+A run folder (or a group of runs) holds ``manifest.json``: every file under it, as a
+path relative to the folder, with its SHA-256. :func:`check_manifest` refuses a folder
+whose files are not the ones it was written with: a weight file from another run, a
+config edited by hand, a file missing or added. Hidden files (``.DS_Store``, editor
+backups) are ignored.
+
+``rnnbook manifest DIR...`` (re)writes the manifests of run folders, groups and grids
+(see :mod:`rnnbook.cli`); ``rnnbook manifest --check DIR...`` only verifies them.
+
+Introduced with the run folders of the crash-course chapter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+__all__ = ["MANIFEST", "check_manifest", "file_hashes", "write_manifest"]
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_hashes(directory: str | Path) -> dict[str, str]:
+    """Every non-hidden file under ``directory`` except the manifest itself → its SHA-256."""
+    root = Path(directory)
+    hashes = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+            continue
+        if relative.as_posix() == MANIFEST:
+            continue
+        hashes[relative.as_posix()] = _sha256(path)
+    return hashes
+
+
+def write_manifest(directory: str | Path) -> Path:
+    """Write ``directory/manifest.json`` for the files it holds now; return its path."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise ValueError(f"write_manifest: {root} is not a folder")
+    path = root / MANIFEST
+    data = {"format": FORMAT_VERSION, "sha256": file_hashes(root)}
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return path
+
+
+def check_manifest(directory: str | Path, caller: str = "check_manifest") -> None:
+    """Raise a one-line ``ValueError`` unless the folder's files match its manifest.
+
+    Raises:
+        ValueError: no manifest, an unreadable one, or files changed, missing or added
+            (the message names the first few).
+    """
+    root = Path(directory)
+    path = root / MANIFEST
+    if not path.is_file():
+        raise ValueError(
+            f"{caller}: {root} has no {MANIFEST}, so its files cannot be checked; "
+            f"if you trust them, write one with `rnnbook manifest {root}`"
+        )
+    try:
+        recorded = json.loads(path.read_text())["sha256"]
+        if not isinstance(recorded, dict):
+            raise TypeError("sha256 is not a mapping")
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
+        raise ValueError(f"{caller}: {path} is corrupted ({error})") from None
+    present = file_hashes(root)
+    changed = sorted(
+        name for name in recorded if name in present and present[name] != recorded[name]
+    )
+    missing = sorted(set(recorded) - set(present))
+    added = sorted(set(present) - set(recorded))
+    problems = [
+        f"{label}: {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}"
+        for label, names in (("changed", changed), ("missing", missing), ("not in it", added))
+        if names
+    ]
+    if problems:
+        raise ValueError(
+            f"{caller}: {root} does not match its {MANIFEST} ({'; '.join(problems)}): "
+            "its files do not belong to one run"
+        )
