@@ -312,6 +312,7 @@ def _cmd_manifest(args: argparse.Namespace) -> None:
     from rnnbook.groups import AGGREGATE, seed_folder
     from rnnbook.manifest import check_manifest, write_manifest
 
+    done = 0
     for name in args.folders:
         folder = Path(name)
         if (folder / "grid.json").is_file():  # a grid: each run inside has its manifest
@@ -322,13 +323,17 @@ def _cmd_manifest(args: argparse.Namespace) -> None:
         elif (folder / "config.json").is_file():
             runs = [folder]
         else:
-            raise UsageError(f"{folder} is not a run folder, a group or a grid")
+            print(f"skipped {folder}: not a run folder, a group or a grid", file=sys.stderr)
+            continue
+        done += 1
         for run in runs:
             if args.check:
                 check_manifest(run, "manifest")
             else:
                 write_manifest(run)
             print(f"{'ok' if args.check else 'wrote'} {run}/manifest.json")
+    if done == 0:
+        raise UsageError("no run folder, group or grid among the folders given")
 
 
 def _run_bench(argv: Sequence[str]) -> int:

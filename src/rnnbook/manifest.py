@@ -24,7 +24,13 @@ MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 
 
+_TEXT = (".json", ".txt", ".md", ".csv")
+"""Hashed with ``\\r\\n`` read as ``\\n``: a checkout with ``core.autocrlf`` still matches."""
+
+
 def _sha256(path: Path) -> str:
+    if path.suffix in _TEXT:
+        return hashlib.sha256(path.read_bytes().replace(b"\r\n", b"\n")).hexdigest()
     digest = hashlib.sha256()
     with path.open("rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
