@@ -153,10 +153,11 @@ def _cmd_tasks(args: argparse.Namespace) -> None:
             print(f"  {flag:<20} default {option.default!r:<10}{choices}  {option.help}")
 
 
-def _check_writable(out: Path, overwrite: bool = False) -> None:
+def _check_writable(text: str, overwrite: bool = False) -> None:
     """Fail before training, not after, if the run folder cannot be written."""
-    if str(out).strip() in ("", ".") or out.name in ("", ".", ".."):
-        raise UsageError(f"--out expects a new folder's name, got {str(out)!r}")
+    out = Path(text)
+    if out.name in ("", ".", ".."):
+        raise UsageError(f"--out expects a new folder's name, got {text!r}")
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} exists and is not a folder")
     if out.exists() and not overwrite:
@@ -173,8 +174,8 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
     config = run_config_from_args(args)
     check_run_fits(config)  # validates the task options and sizes before any work
+    _check_writable(args.out, args.overwrite)
     out = Path(args.out)
-    _check_writable(out, args.overwrite)
     if args.seeds is not None:
         _train_group(args, config, out)
         return
@@ -236,7 +237,7 @@ def _cmd_grid(args: argparse.Namespace) -> None:
     setting, values = _grid_values(args.vary)
     config = run_config_from_args(args)
     config.make_task()
-    _check_writable(Path(args.out), args.overwrite)
+    _check_writable(args.out, args.overwrite)
     command = train_command(config, args.out).replace("rnnbook train", "rnnbook grid", 1)
     command += f" --vary {shlex.quote(args.vary)} --metric {args.metric}"
     grid = run_grid(config, setting, values, args.out, args.metric, command)
@@ -293,6 +294,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     from rnnbook.groups import is_group, load_group, summarize
     from rnnbook.runs import load_run
 
+    from rnnbook.train import check_device_name
+
+    check_device_name(args.device)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     if not is_group(args.run):
@@ -312,7 +316,7 @@ def _cmd_manifest(args: argparse.Namespace) -> None:
     from rnnbook.groups import AGGREGATE, seed_folder
     from rnnbook.manifest import check_manifest, write_manifest
 
-    done = 0
+    done, skipped = 0, []
     for name in args.folders:
         folder = Path(name)
         if (folder / "grid.json").is_file():  # a grid: each run inside has its manifest
@@ -323,7 +327,7 @@ def _cmd_manifest(args: argparse.Namespace) -> None:
         elif (folder / "config.json").is_file():
             runs = [folder]
         else:
-            print(f"skipped {folder}: not a run folder, a group or a grid", file=sys.stderr)
+            skipped.append(str(folder))
             continue
         done += 1
         for run in runs:
@@ -333,7 +337,9 @@ def _cmd_manifest(args: argparse.Namespace) -> None:
                 write_manifest(run)
             print(f"{'ok' if args.check else 'wrote'} {run}/manifest.json")
     if done == 0:
-        raise UsageError("no run folder, group or grid among the folders given")
+        raise UsageError(f"no run folder, group or grid among {', '.join(skipped)}")
+    if skipped:
+        print(f"skipped (not a run folder, group or grid): {', '.join(skipped)}")
 
 
 def _run_bench(argv: Sequence[str]) -> int:

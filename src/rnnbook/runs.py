@@ -467,6 +467,40 @@ def train_run(
             )
         partial = partial_path(path)
         resuming = _start_partial(config, path, partial, overwrite, resume)
+    try:
+        model, history, metrics = _train(config, task, callbacks, partial, resuming)
+    except BaseException:
+        # an interrupted run keeps its checkpoint (resume=True continues it); a run that
+        # failed before its first epoch leaves nothing behind
+        if partial is not None and not (partial / CHECKPOINT).is_file():
+            shutil.rmtree(partial, ignore_errors=True)
+        raise
+    if history.stop_reason == "diverged" and not keep_diverged:
+        if partial is not None:
+            shutil.rmtree(partial, ignore_errors=True)
+        raise ValueError(
+            f"train_run: training diverged at epoch {history.epoch[-1]} (loss "
+            f"{history.train_loss[-1]:.4g}, validation {history.val_loss[-1]:.4g}); nothing "
+            "was saved; lower the learning rate or clip the gradients"
+        )
+    model.cpu().eval()
+    if path is None or partial is None:
+        return Run(Path(), config, task, model, history, metrics, train_command(config, Path()))
+    command = train_command(config, record_as if record_as is not None else path)
+    (partial / CHECKPOINT).unlink(missing_ok=True)
+    _write_files(partial, config, model, history, metrics, command)
+    move_into_place(partial, path)
+    return Run(path, config, task, model, history, metrics, command)
+
+
+def _train(
+    config: RunConfig,
+    task: Task,
+    callbacks: Iterable[Callback],
+    partial: Path | None,
+    resuming: bool,
+) -> tuple[SequenceModel, History, dict[str, Any]]:
+    """Seed, build, train (checkpointing into ``partial``) and test: the run itself."""
     seed = config.train.seed
     seed_everything(seed, config.train.num_threads)
     model = build_model(task, config.model)
@@ -483,18 +517,6 @@ def train_run(
     seconds = time.perf_counter() - start
     if resuming and history.seconds:
         seconds = history.seconds[-1]  # every sitting's training time
-    if history.stop_reason == "diverged" and not keep_diverged:
-        if partial is not None:
-            shutil.rmtree(partial)
-        loss = (
-            history.val_loss[-1]
-            if math.isfinite(history.train_loss[-1])
-            else history.train_loss[-1]
-        )
-        raise ValueError(
-            f"train_run: training diverged at epoch {history.epoch[-1]} (loss {loss}); "
-            f"nothing was saved; lower the learning rate or clip the gradients"
-        )
     test_seed = config.test_seed if config.test_seed is not None else seed + 1
     test = evaluate(
         model, task, task.data(config.test_samples, test_seed, "test"), config.train.eval_batch_size
@@ -507,11 +529,4 @@ def train_run(
         "train_seconds": seconds,
         "parameters": sum(p.numel() for p in model.parameters()),
     }
-    model.cpu().eval()
-    if path is None or partial is None:
-        return Run(Path(), config, task, model, history, metrics, train_command(config, Path()))
-    command = train_command(config, record_as if record_as is not None else path)
-    (partial / CHECKPOINT).unlink(missing_ok=True)
-    _write_files(partial, config, model, history, metrics, command)
-    move_into_place(partial, path)
-    return Run(path, config, task, model, history, metrics, command)
+    return model, history, metrics

@@ -44,6 +44,9 @@ __all__ = [
 
 Data = SequenceData | StreamedData
 
+MAX_LR = 1e6
+"""The largest learning rate accepted: nothing trains above it, and Adam's step overflows."""
+
 
 class TaskLike(Protocol):
     """What ``fit`` needs from a task."""
@@ -133,6 +136,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not check_finite("TrainConfig", name, value) > 0:
                 raise ValueError(f"TrainConfig: expected {name} > 0, got {value!r}")
+        if self.lr > MAX_LR:  # Adam's step overflows float32 long before 1e38
+            raise ValueError(f"TrainConfig: expected lr <= {MAX_LR:g}, got {self.lr!r}")
         if check_finite("TrainConfig", "weight_decay", self.weight_decay) < 0:
             raise ValueError(f"TrainConfig: expected weight_decay >= 0, got {self.weight_decay!r}")
         if self.optimizer not in ("adam", "adamw"):
