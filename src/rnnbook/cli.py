@@ -293,7 +293,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 
     from rnnbook.groups import is_group, load_group, summarize
     from rnnbook.runs import load_run
-
     from rnnbook.train import check_device_name
 
     check_device_name(args.device)
