@@ -238,7 +238,7 @@ def _cmd_grid(args: argparse.Namespace) -> None:
     config = run_config_from_args(args)
     config.make_task()
     _check_writable(args.out, args.overwrite)
-    command = train_command(config, args.out).replace("rnnbook train", "rnnbook grid", 1)
+    command = train_command(config, args.out, command="grid")
     command += f" --vary {shlex.quote(args.vary)} --metric {args.metric}"
     grid = run_grid(config, setting, values, args.out, args.metric, command)
     for label, final in zip(grid.labels, grid.final, strict=True):
@@ -342,7 +342,7 @@ def _cmd_manifest(args: argparse.Namespace) -> None:
 
 
 def _run_bench(argv: Sequence[str]) -> int:
-    from rnnbook import bench  # type: ignore[attr-defined,unused-ignore]
+    from rnnbook import bench
 
     parser = _Parser(prog="rnnbook bench", description="Time the recurrent modules.")
     bench.add_arguments(parser)
