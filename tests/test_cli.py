@@ -347,7 +347,7 @@ def test_manifest_command_writes_and_checks(
 
 
 def test_train_resume_and_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from rnnbook.runs import partial_path
+    from rnnbook.folders import partial_path
 
     out = tmp_path / "run"
     argv = ["train", *ROUND_TRIPS["echo"], "--out", str(out), *COMMON]

@@ -76,7 +76,7 @@ def test_the_graph_sees_the_package() -> None:
     graph = import_graph()
     assert {"rnnbook.runs", "rnnbook.train", "rnnbook.config", "rnnbook.cli"} <= set(graph)
     assert "rnnbook.config" in graph["rnnbook.runs"]
-    assert "rnnbook.runs" in graph["rnnbook.cli_args"]
+    assert "rnnbook.run_config" in graph["rnnbook.cli_args"]
 
 
 def test_import_graph_has_no_cycle() -> None:

@@ -15,9 +15,10 @@ import pytest
 import torch
 
 from rnnbook.cli import main
+from rnnbook.folders import partial_path
 from rnnbook.groups import load_group, summarize, train_group
 from rnnbook.models import ModelConfig, build_model
-from rnnbook.runs import CHECKPOINT, RunConfig, load_run, partial_path, train_run
+from rnnbook.runs import CHECKPOINT, RunConfig, load_run, train_run
 from rnnbook.tasks import make_task
 from rnnbook.train import History, TrainConfig, fit
 
@@ -215,7 +216,7 @@ def test_a_run_that_fails_early_leaves_nothing(tmp_path: Path) -> None:
 
 
 def test_a_gpu_config_loads_anywhere(tmp_path: Path) -> None:
-    from rnnbook.manifest import write_manifest
+    from rnnbook.folders import write_manifest
 
     out = tmp_path / "run"
     train_run(config(epochs=1), out=out)

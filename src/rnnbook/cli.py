@@ -170,7 +170,8 @@ def _check_writable(text: str, overwrite: bool = False) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
-    from rnnbook.runs import check_run_fits, train_run
+    from rnnbook.footprint import check_run_fits
+    from rnnbook.runs import train_run
 
     config = run_config_from_args(args)
     check_run_fits(config)  # validates the task options and sizes before any work
@@ -291,9 +292,9 @@ def _evaluate_run(run: Run, args: argparse.Namespace) -> dict[str, float]:
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     import torch
 
+    from rnnbook.devices import check_device_name
     from rnnbook.groups import is_group, load_group, summarize
     from rnnbook.runs import load_run
-    from rnnbook.train import check_device_name
 
     check_device_name(args.device)
     if args.threads is not None:
@@ -312,8 +313,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def _cmd_manifest(args: argparse.Namespace) -> None:
+    from rnnbook.folders import check_manifest, write_manifest
     from rnnbook.groups import AGGREGATE, seed_folder
-    from rnnbook.manifest import check_manifest, write_manifest
 
     done, skipped = 0, []
     for name in args.folders:

@@ -17,7 +17,7 @@ from typing import Any
 
 from rnnbook.config import Setting, settings, train_command
 from rnnbook.repro import MAX_THREADS
-from rnnbook.runs import RunConfig
+from rnnbook.run_config import RunConfig
 from rnnbook.tasks import available_tasks, task_options
 
 __all__ = [

@@ -23,7 +23,7 @@ from rnnbook.models import ModelConfig, build_model
 from rnnbook.tasks import Task
 from rnnbook.tasks.base import CHUNK_SIZE, STREAM_THRESHOLD
 
-__all__ = ["check_fits", "estimate_bytes", "memory_limit"]
+__all__ = ["check_fits", "check_run_fits", "estimate_bytes", "memory_limit"]
 
 GIB = 2**30
 
@@ -106,3 +106,28 @@ def check_fits(
             f"{name} has {limit / GIB:.3g} GiB; use smaller sizes (hidden size, sequence "
             f"length, batch size or samples)"
         )
+
+
+def check_run_fits(config: Any, task: Task | None = None) -> None:
+    """Raise a one-line ``ValueError`` if a :class:`~rnnbook.runs.RunConfig` would not fit
+    in memory, training or testing."""
+    task = task or config.make_task()
+    samples = [config.train_samples, config.val_samples]
+    check_fits(
+        "train_run",
+        task,
+        config.model,
+        config.train.device,
+        batch_size=config.train.batch_size,
+        samples=samples,
+        training=True,
+    )
+    check_fits(
+        "train_run",
+        task,
+        config.model,
+        config.train.device,
+        batch_size=config.train.eval_batch_size,
+        samples=[*samples, config.test_samples],
+        training=False,
+    )

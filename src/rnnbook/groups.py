@@ -30,16 +30,9 @@ from typing import Any
 
 from rnnbook.checks import check_int
 from rnnbook.config import train_command
-from rnnbook.manifest import check_manifest
-from rnnbook.runs import (
-    Run,
-    RunConfig,
-    comparable_settings,
-    load_run,
-    move_into_place,
-    partial_path,
-    train_run,
-)
+from rnnbook.folders import check_folder_name, check_manifest, move_into_place, partial_path
+from rnnbook.run_config import RunConfig, comparable_settings
+from rnnbook.runs import Run, load_run, train_run
 from rnnbook.train import Callback
 
 __all__ = ["AGGREGATE", "Group", "aggregate_runs", "load_group", "summarize", "train_group"]
@@ -132,9 +125,7 @@ def train_group(
     seeds = [check_int("train_group", "seed", seed, 0) for seed in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"train_group: expected distinct seeds, at least one, got {seeds}")
-    path = Path(out)
-    if str(out).strip() == "" or path.name in ("", ".", ".."):
-        raise ValueError(f"train_group: expected a group folder name, got {str(out)!r}")
+    path = check_folder_name("train_group", out)
     if path.exists() and not overwrite:
         raise ValueError(
             f"train_group: {path} already exists; pass overwrite=True (--overwrite) to replace it"

@@ -7,7 +7,7 @@ A run folder holds::
     metrics.json   test metrics on freshly generated data, and the task's baseline
     model.pt       the model's ``state_dict`` (``torch.load(path, weights_only=True)``)
     loss.png       training curves
-    manifest.json  the SHA-256 of each file above (:mod:`rnnbook.manifest`)
+    manifest.json  the SHA-256 of each file above (:mod:`rnnbook.folders`)
 
 :func:`train_run` trains from a :class:`RunConfig` (what ``rnnbook train`` does);
 :func:`save_run` / :func:`load_run` write and read the folder. A folder holds a complete
@@ -28,30 +28,34 @@ import math
 import shutil
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from rnnbook.checks import check_int
-from rnnbook.config import setting, train_command
-from rnnbook.footprint import check_fits
-from rnnbook.manifest import MANIFEST, check_manifest, write_manifest
-from rnnbook.models import ModelConfig, SequenceModel, build_model
+from rnnbook.config import train_command
+from rnnbook.devices import check_device_name
+from rnnbook.folders import (
+    MANIFEST,
+    check_folder_name,
+    check_manifest,
+    move_into_place,
+    partial_path,
+)
+from rnnbook.footprint import check_run_fits
+from rnnbook.models import SequenceModel, build_model
 from rnnbook.repro import seed_everything
-from rnnbook.tasks import Task, make_task
-from rnnbook.train import Callback, History, TrainConfig, check_device_name, evaluate, fit
+from rnnbook.run_config import RunConfig, comparable_settings, setting_differences
+from rnnbook.tasks import Task
+from rnnbook.train import Callback, History, evaluate, fit
 
 __all__ = [
+    "CHECKPOINT",
     "FILES",
     "Run",
     "RunConfig",
-    "check_run_fits",
-    "comparable_settings",
     "load_run",
-    "move_into_place",
-    "partial_path",
     "plot_history",
     "save_run",
     "train_command",
@@ -61,86 +65,6 @@ __all__ = [
 FILES = ("config.json", "history.json", "metrics.json", "model.pt", "loss.png", MANIFEST)
 FORMAT_VERSION = 1
 CHECKPOINT = "checkpoint.pt"
-
-
-@dataclass
-class RunConfig:
-    """Everything that defines a run: the CLI, the notebooks and the tests build this.
-
-    The fields (and those of :class:`ModelConfig` and :class:`TrainConfig`) declare their
-    command-line flags, so ``rnnbook train`` and :func:`train_command` derive from them.
-
-    Attributes:
-        task: registry name; ``task_options`` its options.
-        model, train: :class:`ModelConfig`, :class:`TrainConfig`.
-        train_samples, val_samples, test_samples: data set sizes; training data use the
-            ``train`` split with ``train.seed``, validation the ``val`` split, and the final
-            test the ``test`` split with ``test_seed`` (default ``train.seed + 1``).
-        fresh_data: draw a new training set every epoch (seed ``train.seed + 10**6 * (e - 1)``)
-            instead of repeating one: unlimited data, as in much of the adding-problem
-            literature.
-    """
-
-    task: str
-    task_options: dict[str, Any] = field(default_factory=dict)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    train_samples: int = setting(10_000, "training sequences", kind="positive_int", group="data")
-    val_samples: int = setting(1_000, "validation sequences", kind="positive_int", group="data")
-    test_samples: int = setting(
-        1_000, "final test sequences (fresh data)", kind="positive_int", group="data"
-    )
-    test_seed: int | None = setting(
-        None,
-        "seed of the final test data (default: --seed + 1; test split, never trained on)",
-        kind="non_negative_int",
-        group="data",
-    )
-    fresh_data: bool = setting(
-        False, "a new training set every epoch (unlimited data)", group="data"
-    )
-
-    def __post_init__(self) -> None:
-        for name in ("train_samples", "val_samples", "test_samples"):
-            check_int("RunConfig", name, getattr(self, name), 1)
-        if self.test_seed is not None:
-            check_int("RunConfig", "test_seed", self.test_seed, 0)
-        if not isinstance(self.task_options, dict):
-            raise ValueError(
-                f"RunConfig: expected task_options to be a mapping of option names to values, "
-                f"got {type(self.task_options).__name__}"
-            )
-        for name, part in (("model", ModelConfig), ("train", TrainConfig)):
-            if not isinstance(getattr(self, name), part):
-                raise ValueError(
-                    f"RunConfig: expected {name} to be a {part.__name__}, "
-                    f"got {type(getattr(self, name)).__name__}"
-                )
-
-    def make_task(self) -> Task:
-        """The task with its options."""
-        return make_task(self.task, **self.task_options)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
-        """Inverse of :meth:`to_dict`; unknown keys are an error (a typo should not pass)."""
-        if not isinstance(data, dict):
-            raise ValueError(f"RunConfig: expected a mapping, got {type(data).__name__}")
-        data = dict(data)
-        try:
-            parts: dict[str, Any] = {}
-            for name, part in (("model", ModelConfig), ("train", TrainConfig)):
-                given = data.pop(name, {})
-                if not isinstance(given, dict):
-                    raise ValueError(f"expected {name} to be a mapping, got {type(given).__name__}")
-                parts[name] = part(**given)
-            return cls(**parts, **data)
-        except TypeError as error:
-            raise ValueError(f"RunConfig: {error}") from error
 
 
 @dataclass
@@ -204,23 +128,6 @@ def plot_history(history: History, path: str | Path, title: str = "") -> None:
     figure.savefig(path, dpi=100)
 
 
-def partial_path(directory: str | Path) -> Path:
-    """The hidden sibling where the run bound for ``directory`` is written: ``.NAME.partial``."""
-    path = Path(directory)
-    return path.parent / f".{path.name}.partial"
-
-
-def _check_out(caller: str, directory: str | Path) -> Path:
-    if str(directory).strip() == "":
-        raise ValueError(f"{caller}: expected a run folder name, got an empty path")
-    path = Path(directory)
-    if path.name in ("", ".", ".."):
-        raise ValueError(f"{caller}: expected a run folder name, got {str(directory)!r}")
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"{caller}: {path} exists and is not a folder")
-    return path
-
-
 def _write_files(
     path: Path,
     config: RunConfig,
@@ -237,19 +144,6 @@ def _write_files(
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     torch.save(state, path / "model.pt")
     plot_history(history, path / "loss.png", title=f"{config.task} · {config.model.cell}")
-
-
-def move_into_place(partial: Path, path: Path) -> None:
-    """Write ``partial``'s manifest and rename it to ``path``, replacing what was there."""
-    write_manifest(partial)
-    old = path.parent / f".{path.name}.old"
-    if old.exists():
-        shutil.rmtree(old)
-    if path.exists():
-        path.rename(old)
-    partial.rename(path)
-    if old.exists():
-        shutil.rmtree(old)
 
 
 def save_run(
@@ -269,7 +163,7 @@ def save_run(
     Raises:
         ValueError: ``directory`` exists (unless ``overwrite``), or is not a usable name.
     """
-    path = _check_out("save_run", directory)
+    path = check_folder_name("save_run", directory)
     if path.exists() and not overwrite:
         raise ValueError(f"save_run: {path} already exists; pass overwrite=True to replace it")
     partial = partial_path(path)
@@ -339,24 +233,6 @@ def load_run(directory: str | Path, device: str | torch.device = "cpu") -> Run:
     return Run(path, config, task, model, history, metrics, command)
 
 
-def comparable_settings(config: RunConfig) -> dict[str, Any]:
-    """The settings that must agree for a run to be continued (all but ``progress``)."""
-    data = config.to_dict()
-    data["train"].pop("progress")
-    return data
-
-
-def _differences(before: dict[str, Any], now: dict[str, Any], prefix: str = "") -> list[str]:
-    names = []
-    for key in sorted(set(before) | set(now)):
-        old, new = before.get(key), now.get(key)
-        if isinstance(old, dict) and isinstance(new, dict):
-            names += _differences(old, new, f"{prefix}{key}.")
-        elif old != new:
-            names.append(f"{prefix}{key}: {old!r} → {new!r}")
-    return names
-
-
 def _start_partial(
     config: RunConfig, path: Path, partial: Path, overwrite: bool, resume: bool
 ) -> bool:
@@ -373,7 +249,7 @@ def _start_partial(
         except (OSError, ValueError) as error:
             raise ValueError(f"train_run: cannot resume from {partial}: {error}") from None
         before, now = comparable_settings(saved), comparable_settings(config)
-        changed = _differences(before, now)
+        changed = setting_differences(before, now)
         if changed:
             raise ValueError(
                 f"train_run: the unfinished run in {partial} has other settings "
@@ -394,31 +270,6 @@ def _start_partial(
         {"format": FORMAT_VERSION, "command": train_command(config, path), **config.to_dict()},
     )
     return False
-
-
-def check_run_fits(config: RunConfig, task: Task | None = None) -> None:
-    """Raise a one-line ``ValueError`` if the run would not fit in memory (see
-    :mod:`rnnbook.footprint`)."""
-    task = task or config.make_task()
-    samples = [config.train_samples, config.val_samples]
-    check_fits(
-        "train_run",
-        task,
-        config.model,
-        config.train.device,
-        batch_size=config.train.batch_size,
-        samples=samples,
-        training=True,
-    )
-    check_fits(
-        "train_run",
-        task,
-        config.model,
-        config.train.device,
-        batch_size=config.train.eval_batch_size,
-        samples=[*samples, config.test_samples],
-        training=False,
-    )
 
 
 def train_run(
@@ -460,7 +311,7 @@ def train_run(
     path = partial = None
     resuming = False
     if out is not None:
-        path = _check_out("train_run", out)
+        path = check_folder_name("train_run", out)
         if path.exists() and not overwrite:
             raise ValueError(
                 f"train_run: {path} already exists; pass overwrite=True (--overwrite) to replace it"

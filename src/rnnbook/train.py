@@ -1,9 +1,11 @@
-"""Training and evaluation, for any model and any task of :mod:`rnnbook.tasks`.
+"""Training, for any model and any task of :mod:`rnnbook.tasks`.
 
 ``fit`` is model-agnostic: it needs a module mapping a batch of inputs to outputs, and a
 task (anything with ``loss(outputs, targets)`` and ``score(outputs, targets)``). It is
 quiet by default; ``progress=True`` shows ``tqdm.auto`` bars, and callbacks receive the
-history after every epoch (for live plots and widgets).
+history after every epoch (for live plots and widgets). :func:`evaluate` and
+:func:`predict` (from :mod:`rnnbook.evaluation`) and :func:`resolve_device` (from
+:mod:`rnnbook.devices`) are importable from here too, as the chapters do.
 
 Introduced in the crash-course chapter.
 """
@@ -14,10 +16,10 @@ import copy
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
@@ -26,14 +28,16 @@ from tqdm.auto import tqdm
 from rnnbook.checkpoint import TrainingState, load_checkpoint, save_checkpoint
 from rnnbook.checks import check_finite, check_int
 from rnnbook.config import setting
-from rnnbook.models import eval_mode
+from rnnbook.devices import check_device_name, resolve_device
+from rnnbook.evaluation import Data, TaskLike, batches, evaluate, predict
 from rnnbook.repro import check_threads, seeded
-from rnnbook.tasks import SequenceData, StreamedData
+from rnnbook.tasks import StreamedData
 from rnnbook.tasks.base import CHUNK_SIZE
 
 __all__ = [
     "Callback",
     "History",
+    "TaskLike",
     "TrainConfig",
     "check_device_name",
     "evaluate",
@@ -42,18 +46,8 @@ __all__ = [
     "resolve_device",
 ]
 
-Data = SequenceData | StreamedData
-
 MAX_LR = 1e6
 """The largest learning rate accepted: nothing trains above it, and Adam's step overflows."""
-
-
-class TaskLike(Protocol):
-    """What ``fit`` needs from a task."""
-
-    def loss(self, outputs: Tensor, targets: Tensor) -> Tensor: ...
-
-    def score(self, outputs: Tensor, targets: Tensor) -> dict[str, Tensor]: ...
 
 
 @dataclass
@@ -206,140 +200,6 @@ Callback = Callable[[History], bool | None]
 """Called after each epoch with the history so far; return ``True`` to stop training."""
 
 
-def check_device_name(device: str | torch.device) -> None:
-    """Raise ``ValueError`` unless ``device`` is ``"auto"`` or a device name torch knows.
-
-    Whether the device exists on this machine is :func:`resolve_device`'s question, asked
-    only when training or evaluating starts.
-    """
-    if str(device) == "auto":
-        return
-    try:
-        torch.device(device)
-    except (RuntimeError, TypeError) as error:
-        message = str(error).splitlines()[0]
-        raise ValueError(f"resolve_device: unknown device {device!r} ({message})") from None
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` → cuda if available, else mps, else cpu; anything else as ``torch.device``.
-
-    The one place where a configured device becomes a real one (:func:`fit` calls it).
-
-    Raises:
-        ValueError: an unknown name, or a device this machine does not have.
-    """
-    check_device_name(device)
-    if str(device) != "auto":
-        resolved = torch.device(device)
-        available = {
-            "cuda": torch.cuda.is_available(),
-            "mps": torch.backends.mps.is_available(),
-        }.get(resolved.type, True)
-        if not available:
-            raise ValueError(f"resolve_device: device {device!r} is not available on this machine")
-        return resolved
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-def _batches(
-    data: Data | tuple[Tensor, Tensor],
-    batch_size: int,
-    shuffle: bool,
-    generator: torch.Generator | None,
-) -> Iterator[tuple[Tensor, Tensor]]:
-    if isinstance(data, tuple):
-        data = SequenceData(*data)
-    return data.batches(batch_size, shuffle, generator)
-
-
-def _forward(model: nn.Module, inputs: Tensor, chunk_len: int | None) -> Tensor:
-    """Outputs for a batch, feeding the sequence in pieces of ``chunk_len`` steps if asked."""
-    if chunk_len is None or inputs.shape[1] <= chunk_len:
-        return model(inputs)  # type: ignore[no-any-return]
-    if not hasattr(model, "run"):
-        raise ValueError(
-            "evaluate: chunk_len needs a model with .run(inputs, state), "
-            f"got {type(model).__name__}"
-        )
-    run: Callable[[Tensor, Any], tuple[Tensor, Any]] = model.run  # type: ignore[assignment]
-    state: Any = None
-    pieces: list[Tensor] = []
-    for piece in torch.split(inputs, chunk_len, dim=1):
-        outputs, state = run(piece, state)  # the state is carried from piece to piece
-        pieces.append(outputs)
-    if getattr(model, "output_mode", "sequence") == "last":
-        return pieces[-1][:, -1]
-    return torch.cat(pieces, dim=1)
-
-
-@torch.no_grad()
-def evaluate(
-    model: nn.Module,
-    task: TaskLike,
-    data: Data | tuple[Tensor, Tensor],
-    batch_size: int = 1024,
-    device: str | torch.device | None = None,
-    chunk_len: int | None = None,
-) -> dict[str, float]:
-    """Mean loss and task metrics of ``model`` on ``data``.
-
-    Args:
-        model: maps inputs (N, ...) to outputs.
-        task: supplies ``loss`` and ``score``.
-        data: a data set from the task, or an ``(inputs, targets)`` pair.
-        batch_size: samples per forward pass (no gradients are kept).
-        device: where to run; default the model's device.
-        chunk_len: feed long sequences in pieces of this many steps, carrying the state
-            (the copy task's K + M test); same numbers, less memory.
-
-    Returns:
-        ``{"loss": ..., metric: ...}``, each averaged over samples.
-    """
-    check_int("evaluate", "batch_size", batch_size, 1)
-    if chunk_len is not None:
-        check_int("evaluate", "chunk_len", chunk_len, 1)
-    if device is None:
-        first = next(model.parameters(), None)
-        device = first.device if first is not None else torch.device("cpu")
-    device = resolve_device(device)
-    loss_sum, count = 0.0, 0
-    sums: dict[str, float] = {}
-    with eval_mode(model):
-        for inputs, targets in _batches(data, batch_size, False, None):
-            inputs, targets = inputs.to(device), targets.to(device)
-            outputs = _forward(model, inputs, chunk_len)
-            n = len(inputs)
-            loss_sum += float(task.loss(outputs, targets)) * n
-            count += n
-            for name, values in task.score(outputs, targets).items():
-                sums[name] = sums.get(name, 0.0) + float(values.float().sum())
-    if count == 0:
-        raise ValueError("evaluate: the data set is empty")
-    return {"loss": loss_sum / count, **{name: total / count for name, total in sums.items()}}
-
-
-@torch.no_grad()
-def predict(model: nn.Module, inputs: Tensor, batch_size: int = 1024) -> Tensor:
-    """Model outputs for ``inputs`` (N, ...), in evaluation mode, without gradients."""
-    check_int("predict", "batch_size", batch_size, 1)
-    if len(inputs) == 0:
-        raise ValueError("predict: expected at least one input sequence, got none")
-    first = next(model.parameters(), None)
-    device = first.device if first is not None else torch.device("cpu")
-    with eval_mode(model):
-        return torch.cat(
-            [
-                model(inputs[i : i + batch_size].to(device)).cpu()
-                for i in range(0, len(inputs), batch_size)
-            ]
-        )
-
-
 def _num_batches(data: Data | tuple[Tensor, Tensor], batch_size: int) -> int:
     if isinstance(data, StreamedData):  # batches never span two chunks
         full, rest = divmod(len(data), CHUNK_SIZE)
@@ -458,14 +318,14 @@ def _fit(
         if epoch > 1 and callable(train_data):
             data = _epoch_data(train_data, epoch)
         loss_sum, count = 0.0, 0
-        batches = tqdm(
-            _batches(data, config.batch_size, True, generator),
+        epoch_steps = tqdm(
+            batches(data, config.batch_size, True, generator),
             total=steps_per_epoch,
             desc=f"epoch {epoch}",
             disable=not config.progress,
             leave=False,
         )
-        for inputs, targets in batches:
+        for inputs, targets in epoch_steps:
             inputs, targets = inputs.to(device), targets.to(device)
             loss = task.loss(model(inputs), targets)
             optimizer.zero_grad(set_to_none=True)
@@ -481,7 +341,7 @@ def _fit(
             loss_sum += float(loss.detach()) * len(inputs)
             count += len(inputs)
             if config.progress:
-                batches.set_postfix(loss=f"{loss_sum / count:.4g}", refresh=False)
+                epoch_steps.set_postfix(loss=f"{loss_sum / count:.4g}", refresh=False)
             if _out_of_budget(config, start, step):
                 break
         history.epoch.append(epoch)

@@ -1,10 +1,14 @@
-"""Manifests: which files belong to a run folder, by content hash.
+"""Run folders on disk: written complete or not at all, with a manifest of their files.
 
-A run folder (or a group of runs) holds ``manifest.json``: every file under it, as a
-path relative to the folder, with its SHA-256. :func:`check_manifest` refuses a folder
-whose files are not the ones it was written with: a weight file from another run, a
-config edited by hand, a file missing or added. Hidden files (``.DS_Store``, editor
-backups) are ignored.
+A run (or a group of runs) is written into a hidden sibling, ``.NAME.partial``
+(:func:`partial_path`), and renamed into place when it is complete
+(:func:`move_into_place`), so a folder holds a complete run or does not exist; an
+interrupted run leaves only the hidden sibling, which can be resumed.
+
+The finished folder holds ``manifest.json``: every file under it, as a path relative to
+the folder, with its SHA-256. :func:`check_manifest` refuses a folder whose files are not
+the ones it was written with: a weight file from another run, a config edited by hand, a
+file missing or added. Hidden files (``.DS_Store``, editor backups) are ignored.
 
 ``rnnbook manifest DIR...`` (re)writes the manifests of run folders, groups and grids
 (see :mod:`rnnbook.cli`); ``rnnbook manifest --check DIR...`` only verifies them.
@@ -16,9 +20,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
-__all__ = ["MANIFEST", "check_manifest", "file_hashes", "write_manifest"]
+__all__ = [
+    "MANIFEST",
+    "check_folder_name",
+    "check_manifest",
+    "file_hashes",
+    "move_into_place",
+    "partial_path",
+    "write_manifest",
+]
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -99,3 +112,35 @@ def check_manifest(directory: str | Path, caller: str = "check_manifest") -> Non
             f"{caller}: {root} does not match its {MANIFEST} ({'; '.join(problems)}): "
             "its files do not belong to one run"
         )
+
+
+def check_folder_name(caller: str, directory: str | Path) -> Path:
+    """``directory`` as a path, if it names a folder that could be written (not ``""``,
+    ``"."`` or ``".."``, not an existing file); else a one-line ``ValueError``."""
+    if str(directory).strip() == "":
+        raise ValueError(f"{caller}: expected a folder name, got an empty path")
+    path = Path(directory)
+    if path.name in ("", ".", ".."):
+        raise ValueError(f"{caller}: expected a folder name, got {str(directory)!r}")
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{caller}: {path} exists and is not a folder")
+    return path
+
+
+def partial_path(directory: str | Path) -> Path:
+    """The hidden sibling where the run bound for ``directory`` is written: ``.NAME.partial``."""
+    path = Path(directory)
+    return path.parent / f".{path.name}.partial"
+
+
+def move_into_place(partial: Path, path: Path) -> None:
+    """Write ``partial``'s manifest and rename it to ``path``, replacing what was there."""
+    write_manifest(partial)
+    old = path.parent / f".{path.name}.old"
+    if old.exists():
+        shutil.rmtree(old)
+    if path.exists():
+        path.rename(old)
+    partial.rename(path)
+    if old.exists():
+        shutil.rmtree(old)
