@@ -315,3 +315,46 @@ def test_grid_command_rejects_a_bad_vary(tmp_path: Path, capsys: Any, vary: str)
     )
     assert code == 2
     assert "--vary expects SETTING=V1,V2" in capsys.readouterr().err
+
+
+def test_evaluate_task_option_overrides_match_the_flags(
+    trained_run: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["evaluate", trained_run, "--seed", "12345", "--samples", "40"]
+    assert main([*base, "--seq-len", "30", "--delay", "3"]) == 0
+    flags = last_json(capsys.readouterr().out)
+    assert main([*base, "--task-option", "seq_len=30", "--task-option", "delay=3"]) == 0
+    options = last_json(capsys.readouterr().out)
+    assert options == flags
+    assert main([*base, "--task-option", "seq_len=30", "--chunk-len", "7"]) == 0
+    assert set(last_json(capsys.readouterr().out)) == set(flags)
+
+
+def test_manifest_command_writes_and_checks(
+    trained_run: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(trained_run, copy)
+    (copy / "manifest.json").unlink()
+    assert main(["evaluate", str(copy)]) == 2
+    assert "no manifest.json" in capsys.readouterr().err
+    assert main(["manifest", str(copy), str(tmp_path / "elsewhere")]) == 0
+    assert "skipped" in capsys.readouterr().out
+    assert main(["manifest", "--check", str(copy)]) == 0
+    assert main(["evaluate", str(copy)]) == 0
+
+
+def test_train_resume_and_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from rnnbook.folders import partial_path
+
+    out = tmp_path / "run"
+    argv = ["train", *ROUND_TRIPS["echo"], "--out", str(out), *COMMON]
+    assert main([*argv, "--resume"]) == 0  # nothing to resume: a fresh start
+    first = last_json(capsys.readouterr().out)
+    assert main(argv) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main([*argv, "--overwrite"]) == 0
+    assert last_json(capsys.readouterr().out) == first  # same seed, same run
+    assert not partial_path(out).exists()

@@ -4,8 +4,11 @@
 
     $ rnnbook tasks
     $ rnnbook train copy --out runs/copy-lstm --cell lstm --seq-len 20 --output-len 10
-    $ rnnbook evaluate runs/copy-lstm --seed 7 --seq-len 100 --output-len 50
+    $ rnnbook train copy --out runs/copy-lstm-3 --seeds 0,1,2 ...   # a group, one run per seed
+    $ rnnbook train copy --out runs/copy-lstm ... --resume           # continue an interrupted run
+    $ rnnbook evaluate runs/copy-lstm --seed 7 --task-option seq_len=100 --output-len 50
     $ rnnbook grid echo --out runs/echo-delays --vary task.delay=1,4,8 --metric accuracy
+    $ rnnbook manifest results/*                                     # (re)write manifests
     $ rnnbook bench --help
 
 Bad arguments exit with code 2 and one line on stderr. Every chapter shows the command
@@ -30,13 +33,16 @@ from rnnbook.cli_args import (
     non_negative_int,
     positive_int,
     run_config_from_args,
+    seed_list,
     task_overrides,
+    threads,
     train_command,
 )
 from rnnbook.tasks import available_tasks, task_options
 
 if TYPE_CHECKING:
-    pass
+    from rnnbook.runs import Run
+    from rnnbook.tasks import Task
 
 __all__ = ["build_parser", "main", "run_config_from_args", "train_command"]
 
@@ -59,6 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model on a task and write a run folder")
     add_run_arguments(train)
+    train.add_argument(
+        "--seeds",
+        type=seed_list,
+        default=None,
+        metavar="S1,S2,...",
+        help="train once per seed into DIR/seed=S and write DIR/aggregate.json (a group)",
+    )
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted run (or group) for --out from its last checkpoint",
+    )
     train.set_defaults(func=_cmd_train)
 
     grid = commands.add_parser(
@@ -77,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser(
         "evaluate", help="re-evaluate a run folder on fresh data; prints a JSON line of metrics"
     )
-    evaluate.add_argument("run", metavar="DIR", help="a run folder written by `rnnbook train`")
+    evaluate.add_argument(
+        "run", metavar="DIR", help="a run folder or group written by `rnnbook train`"
+    )
     evaluate.add_argument(
         "--seed",
         type=non_negative_int,
@@ -98,9 +118,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="feed sequences in pieces of this many steps, carrying the state",
     )
-    evaluate.add_argument("--threads", type=positive_int, default=None, help="PyTorch CPU threads")
+    evaluate.add_argument("--threads", type=threads, default=None, help="PyTorch CPU threads")
+    evaluate.add_argument(
+        "--device", default="cpu", help="cpu (default), cuda, mps, or auto (cuda → mps → cpu)"
+    )
     add_task_options(evaluate)
     evaluate.set_defaults(func=_cmd_evaluate)
+
+    manifest = commands.add_parser(
+        "manifest", help="write (or --check) the file hashes of run folders, groups and grids"
+    )
+    manifest.add_argument("folders", nargs="+", metavar="DIR")
+    manifest.add_argument(
+        "--check", action="store_true", help="only verify the manifests; exit 2 on a mismatch"
+    )
+    manifest.set_defaults(func=_cmd_manifest)
 
     bench = commands.add_parser(
         "bench", help="time the recurrent modules (rnnbook.bench)", add_help=False
@@ -121,10 +153,15 @@ def _cmd_tasks(args: argparse.Namespace) -> None:
             print(f"  {flag:<20} default {option.default!r:<10}{choices}  {option.help}")
 
 
-def _check_writable(out: Path) -> None:
+def _check_writable(text: str, overwrite: bool = False) -> None:
     """Fail before training, not after, if the run folder cannot be written."""
+    out = Path(text)
+    if out.name in ("", ".", ".."):
+        raise UsageError(f"--out expects a new folder's name, got {text!r}")
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} exists and is not a folder")
+    if out.exists() and not overwrite:
+        raise UsageError(f"--out {out} already exists; pass --overwrite to replace it")
     existing = out
     while not existing.exists():
         existing = existing.parent
@@ -133,12 +170,19 @@ def _check_writable(out: Path) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
+    from rnnbook.footprint import check_run_fits
     from rnnbook.runs import train_run
 
     config = run_config_from_args(args)
-    config.make_task()  # validate the task options before any work
-    _check_writable(Path(args.out))
-    run = train_run(config, out=args.out)
+    check_run_fits(config)  # validates the task options and sizes before any work
+    _check_writable(args.out, args.overwrite)
+    out = Path(args.out)
+    if args.seeds is not None:
+        _train_group(args, config, out)
+        return
+    run = train_run(
+        config, out=out, overwrite=args.overwrite, resume=args.resume, keep_diverged=False
+    )
     history = run.history
     summary = {k: round(v, 6) for k, v in run.metrics["test"].items()}
     print(
@@ -146,6 +190,27 @@ def _cmd_train(args: argparse.Namespace) -> None:
         f"({history.stop_reason}); wrote {args.out}"
     )
     print(json.dumps(summary))
+
+
+def _train_group(args: argparse.Namespace, config: Any, out: Path) -> None:
+    from rnnbook.groups import train_group
+
+    if config.train.seed != 0:
+        raise UsageError("--seed and --seeds exclude each other")
+    group = train_group(
+        config,
+        args.seeds,
+        out,
+        overwrite=args.overwrite,
+        resume=args.resume,
+        keep_diverged=False,
+    )
+    for seed, run in group.runs.items():
+        summary = {k: round(v, 6) for k, v in run.metrics["test"].items()}
+        print(f"seed {seed}: {json.dumps(summary)}")
+    test = group.aggregate["metrics"]["test"]
+    print(f"{args.task}: {len(group.runs)} seed(s); wrote {args.out}")
+    print(json.dumps({name: entry["mean"] for name, entry in test.items()}))
 
 
 def _grid_values(text: str) -> tuple[str, list[Any]]:
@@ -173,8 +238,8 @@ def _cmd_grid(args: argparse.Namespace) -> None:
     setting, values = _grid_values(args.vary)
     config = run_config_from_args(args)
     config.make_task()
-    _check_writable(Path(args.out))
-    command = train_command(config, args.out).replace("rnnbook train", "rnnbook grid", 1)
+    _check_writable(args.out, args.overwrite)
+    command = train_command(config, args.out, command="grid")
     command += f" --vary {shlex.quote(args.vary)} --metric {args.metric}"
     grid = run_grid(config, setting, values, args.out, args.metric, command)
     for label, final in zip(grid.labels, grid.final, strict=True):
@@ -182,15 +247,7 @@ def _cmd_grid(args: argparse.Namespace) -> None:
     print(json.dumps({"setting": setting, "values": values, "final": grid.final}))
 
 
-def _cmd_evaluate(args: argparse.Namespace) -> None:
-    import torch
-
-    from rnnbook.runs import load_run
-    from rnnbook.train import evaluate
-
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    run = load_run(args.run)
+def _evaluation_task(run: Run, args: argparse.Namespace) -> Task:
     overrides = task_overrides(args, run.config.task)
     task = run.task.with_options(**overrides) if overrides else run.task
     if (task.input_size, task.output_size) != (run.task.input_size, run.task.output_size):
@@ -199,24 +256,94 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
             f"({run.task.input_size}, {run.task.output_size}) → "
             f"({task.input_size}, {task.output_size})"
         )
+    return task
+
+
+def _evaluate_run(run: Run, args: argparse.Namespace) -> dict[str, float]:
+    from rnnbook.footprint import check_fits
+    from rnnbook.train import evaluate
+
+    task = _evaluation_task(run, args)
     seed = (
         args.seed
         if args.seed is not None
         else int(run.metrics.get("test_seed", run.config.train.seed + 1))
     )
     samples = args.samples if args.samples is not None else run.config.test_samples
-    metrics = evaluate(
+    check_fits(
+        "evaluate",
+        task,
+        run.config.model,
+        args.device,
+        batch_size=args.batch_size,
+        samples=[samples],
+        training=False,
+    )
+    return evaluate(
         run.model,
         task,
         task.data(samples, seed, args.split),
         args.batch_size,
+        device=args.device,
         chunk_len=args.chunk_len,
     )
-    print(json.dumps(metrics))
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    import torch
+
+    from rnnbook.devices import check_device_name
+    from rnnbook.groups import is_group, load_group, summarize
+    from rnnbook.runs import load_run
+
+    check_device_name(args.device)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    if not is_group(args.run):
+        print(json.dumps(_evaluate_run(load_run(args.run), args)))
+        return
+    group = load_group(args.run)
+    results = {}
+    for seed, run in group.runs.items():
+        results[seed] = _evaluate_run(run, args)
+        print(f"seed {seed}: {json.dumps(results[seed])}")
+    names = list(next(iter(results.values())))
+    aggregate = {name: summarize([r[name] for r in results.values()]) for name in names}
+    print(json.dumps(aggregate))
+
+
+def _cmd_manifest(args: argparse.Namespace) -> None:
+    from rnnbook.folders import check_manifest, write_manifest
+    from rnnbook.groups import AGGREGATE, seed_folder
+
+    done, skipped = 0, []
+    for name in args.folders:
+        folder = Path(name)
+        if (folder / "grid.json").is_file():  # a grid: each run inside has its manifest
+            runs = sorted(p for p in folder.iterdir() if (p / "config.json").is_file())
+        elif (folder / AGGREGATE).is_file():  # a group: the seeds' runs, then the group
+            seeds = json.loads((folder / AGGREGATE).read_text()).get("seeds", [])
+            runs = [folder / seed_folder(seed) for seed in seeds] + [folder]
+        elif (folder / "config.json").is_file():
+            runs = [folder]
+        else:
+            skipped.append(str(folder))
+            continue
+        done += 1
+        for run in runs:
+            if args.check:
+                check_manifest(run, "manifest")
+            else:
+                write_manifest(run)
+            print(f"{'ok' if args.check else 'wrote'} {run}/manifest.json")
+    if done == 0:
+        raise UsageError(f"no run folder, group or grid among {', '.join(skipped)}")
+    if skipped:
+        print(f"skipped (not a run folder, group or grid): {', '.join(skipped)}")
 
 
 def _run_bench(argv: Sequence[str]) -> int:
-    from rnnbook import bench  # type: ignore[attr-defined,unused-ignore]
+    from rnnbook import bench
 
     parser = _Parser(prog="rnnbook bench", description="Time the recurrent modules.")
     bench.add_arguments(parser)
@@ -241,8 +368,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"rnnbook: error: {message}", file=sys.stderr)
         return 2
-    except ImportError as error:
-        print(f"rnnbook: error: {error}", file=sys.stderr)
+    except (ImportError, MemoryError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"rnnbook: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("rnnbook: interrupted", file=sys.stderr)

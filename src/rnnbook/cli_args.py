@@ -1,22 +1,24 @@
 """How the command line maps to a run: the arguments of ``rnnbook train`` and ``rnnbook grid``.
 
-:func:`add_run_arguments` declares them, :func:`run_config_from_args` turns them into a
-:class:`~rnnbook.runs.RunConfig`, and :func:`train_command` goes back from a config to
-the shortest command that reproduces it (printed by the chapters next to their runs).
+Nothing here is typed twice: :func:`add_run_arguments` declares one flag per setting of
+:class:`~rnnbook.runs.RunConfig` (and of its model and training parts), with the help,
+default and parser that the field's metadata gives (:mod:`rnnbook.config`);
+:func:`run_config_from_args` reads them back; :func:`rnnbook.config.train_command` goes
+from a config to the shortest command that reproduces it. The task options come from the
+task configs the same way.
 """
 
 from __future__ import annotations
 
 import argparse
-import shlex
+import math
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from rnnbook.config import Setting, settings, train_command
+from rnnbook.repro import MAX_THREADS
+from rnnbook.run_config import RunConfig
 from rnnbook.tasks import available_tasks, task_options
-
-if TYPE_CHECKING:
-    from rnnbook.runs import RunConfig
 
 __all__ = [
     "UsageError",
@@ -26,6 +28,7 @@ __all__ = [
     "positive_float",
     "positive_int",
     "run_config_from_args",
+    "seed_list",
     "task_overrides",
     "train_command",
 ]
@@ -53,7 +56,35 @@ def _number(kind: Callable[[str], Any], what: str, ok: Callable[[Any], bool]) ->
 
 positive_int: Callable[[str], int] = _number(int, "a positive integer", lambda v: v >= 1)
 non_negative_int: Callable[[str], int] = _number(int, "a non-negative integer", lambda v: v >= 0)
-positive_float: Callable[[str], float] = _number(float, "a positive number", lambda v: v > 0)
+threads: Callable[[str], int] = _number(
+    int, f"a thread count from 1 to {MAX_THREADS}", lambda v: 1 <= v <= MAX_THREADS
+)
+finite_float: Callable[[str], float] = _number(float, "a finite number", math.isfinite)
+positive_float: Callable[[str], float] = _number(
+    float, "a positive number", lambda v: math.isfinite(v) and v > 0
+)
+non_negative_float: Callable[[str], float] = _number(
+    float, "a non-negative number", lambda v: math.isfinite(v) and v >= 0
+)
+fraction: Callable[[str], float] = _number(
+    float, "a number from 0 up to (not including) 1", lambda v: 0 <= v < 1
+)
+
+
+def seed_list(text: str) -> list[int]:
+    """``"0,1,2"`` → ``[0, 1, 2]``: distinct non-negative integers."""
+    words = [word.strip() for word in text.split(",")]
+    try:
+        seeds = [int(word) for word in words]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected distinct non-negative integers separated by commas, got {text!r}"
+        ) from None
+    if any(seed < 0 for seed in seeds) or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(
+            f"expected distinct non-negative integers separated by commas, got {text!r}"
+        )
+    return seeds
 
 
 def boolean(text: str) -> bool:
@@ -79,11 +110,26 @@ def task_option_table() -> dict[str, dict[str, Any]]:
     return table
 
 
+def _task_parser(kind: type) -> Callable[[str], Any]:
+    if kind is bool:
+        return boolean
+    return finite_float if kind is float else kind
+
+
 def add_task_options(parser: argparse.ArgumentParser) -> None:
+    """One flag per task option (``--seq-len``...), and ``--task-option NAME=VALUE``."""
     group = parser.add_argument_group("task options (see `rnnbook tasks`)")
+    group.add_argument(
+        "--task-option",
+        dest="task_option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set any task option, e.g. --task-option seq_len=500 (repeatable)",
+    )
     for name, entry in task_option_table().items():
         kind = entry["type"]
-        convert = boolean if kind is bool else kind
+        convert = _task_parser(kind)
         group.add_argument(
             "--" + name.replace("_", "-"),
             dest="task__" + name,
@@ -96,197 +142,114 @@ def add_task_options(parser: argparse.ArgumentParser) -> None:
 
 
 def task_overrides(args: argparse.Namespace, task: str) -> dict[str, Any]:
+    """The task options given on the command line (flags and ``--task-option``)."""
     given = {
         k[len("task__") :]: v
         for k, v in vars(args).items()
         if k.startswith("task__") and v is not None
     }
-    known = {option.name for option in task_options(task)}
-    foreign = sorted(set(given) - known)
+    known = {option.name: option for option in task_options(task)}
+    foreign = sorted(set(given) - set(known))
     if foreign:
         flags = ", ".join("--" + name.replace("_", "-") for name in foreign)
         raise UsageError(f"task {task!r} has no option {flags}; see `rnnbook tasks`")
+    for text in getattr(args, "task_option", None) or []:
+        name, equals, value = text.partition("=")
+        name = name.strip().replace("-", "_")
+        if not equals or not name:
+            raise UsageError(f"--task-option expects NAME=VALUE, got {text!r}")
+        if name not in known:
+            raise UsageError(
+                f"task {task!r} has no option {name!r}; expected one of {sorted(known)}"
+            )
+        option = known[name]
+        try:
+            parsed = _task_parser(option.type)(value.strip())
+        except (argparse.ArgumentTypeError, ValueError) as error:
+            raise UsageError(f"--task-option {name}: {error}") from None
+        if option.choices and parsed not in option.choices:
+            raise UsageError(
+                f"--task-option {name}: expected one of {list(option.choices)}, got {value!r}"
+            )
+        given[name] = parsed
     return given
 
 
-def add_run_arguments(train: argparse.ArgumentParser) -> None:
-    """The arguments of one run (task, --out, model, training, data): `train` and `grid`."""
-    from rnnbook import available_rnns
+def _parser(entry: Setting) -> Callable[[str], Any]:
+    parsers: dict[str, Callable[[str], Any]] = {
+        "int": int,
+        "positive_int": positive_int,
+        "non_negative_int": non_negative_int,
+        "threads": threads,
+        "float": finite_float,
+        "finite_float": finite_float,
+        "positive_float": positive_float,
+        "non_negative_float": non_negative_float,
+        "fraction": fraction,
+        "str": str,
+        "choice": str,
+    }
+    return parsers[entry.kind]
 
-    train.add_argument(
+
+def _help(entry: Setting) -> str:
+    if entry.kind == "switch" or entry.cli_default is None:
+        return entry.help
+    return f"{entry.help} (default {entry.cli_default})"
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of one run (task, --out, model, training, data): `train` and `grid`.
+
+    One flag per setting of :class:`~rnnbook.runs.RunConfig`, from its fields' metadata.
+    """
+    parser.add_argument(
         "task", choices=available_tasks(), metavar="TASK", help=", ".join(available_tasks())
     )
-    train.add_argument("--out", required=True, metavar="DIR", help="run folder to write")
-    model = train.add_argument_group("model")
-    model.add_argument(
-        "--cell",
-        default="lstm",
-        choices=available_rnns(),
-        metavar="NAME",
-        help=f"recurrent module: {', '.join(available_rnns())} (default lstm)",
+    parser.add_argument("--out", required=True, metavar="DIR", help="run folder to write")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing run folder at --out"
     )
-    model.add_argument("--hidden-size", type=positive_int, default=64)
-    model.add_argument("--num-layers", type=positive_int, default=1)
-    model.add_argument(
-        "--embedding-size",
-        type=positive_int,
-        default=None,
-        help="token tasks: learn an embedding of this size (default one-hot)",
-    )
-    model.add_argument("--dropout", type=float, default=0.0)
-    model.add_argument(
-        "--chrono-tmax",
-        type=positive_float,
-        default=None,
-        help="chrono initialisation of the gates (Tallec & Ollivier 2018)",
-    )
-    model.add_argument("--forget-bias", type=float, default=None, help="forget-gate bias")
-    optim = train.add_argument_group("training")
-    optim.add_argument("--epochs", type=positive_int, default=10)
-    optim.add_argument("--batch-size", type=positive_int, default=32)
-    optim.add_argument("--lr", type=positive_float, default=1e-3)
-    optim.add_argument("--optimizer", choices=["adam", "adamw"], default="adam")
-    optim.add_argument("--weight-decay", type=float, default=0.0)
-    optim.add_argument("--clip", type=positive_float, default=1.0, help="max gradient norm")
-    optim.add_argument("--no-clip", action="store_true", help="no gradient-norm clipping")
-    optim.add_argument(
-        "--clip-value",
-        type=positive_float,
-        default=None,
-        help="clip each gradient element to [-X, X] (the copy seed: 1)",
-    )
-    optim.add_argument("--schedule", choices=["cosine", "onecycle", "plateau"], default=None)
-    optim.add_argument(
-        "--patience", type=positive_int, default=None, help="early stopping patience"
-    )
-    optim.add_argument(
-        "--no-restore-best",
-        action="store_true",
-        help="keep the last epoch's weights, not the best validation epoch's",
-    )
-    optim.add_argument(
-        "--eval-batch-size", type=positive_int, default=1024, help="validation batch size"
-    )
-    optim.add_argument("--max-seconds", type=positive_float, default=None, help="time budget")
-    optim.add_argument("--max-steps", type=positive_int, default=None, help="optimiser step budget")
-    data = train.add_argument_group("data")
-    data.add_argument("--train-samples", type=positive_int, default=10_000)
-    data.add_argument("--val-samples", type=positive_int, default=1_000)
-    data.add_argument("--test-samples", type=positive_int, default=1_000)
-    data.add_argument(
-        "--fresh-data", action="store_true", help="a new training set every epoch (unlimited data)"
-    )
-    train.add_argument("--seed", type=non_negative_int, default=0)
-    train.add_argument(
-        "--test-seed",
-        type=non_negative_int,
-        default=None,
-        help="seed of the final test data (default: --seed + 1; test split, never trained on)",
-    )
-    train.add_argument("--device", default="auto", help="auto (cuda → mps → cpu), cpu, cuda, mps")
-    train.add_argument("--threads", type=positive_int, default=None, help="PyTorch CPU threads")
-    train.add_argument("--quiet", action="store_true", help="no progress bars")
-    add_task_options(train)
+    groups: dict[str, Any] = {}
+    for entry in settings(RunConfig):
+        group = groups.get(entry.group)
+        if group is None:
+            group = groups[entry.group] = parser.add_argument_group(entry.group)
+        if entry.kind == "switch":
+            group.add_argument(entry.flag, dest=entry.path, action="store_true", help=_help(entry))
+        else:
+            group.add_argument(
+                entry.flag,
+                dest=entry.path,
+                type=_parser(entry),
+                choices=entry.choices,
+                default=entry.cli_default,
+                help=_help(entry),
+            )
+        if entry.none_flag:
+            group.add_argument(
+                entry.none_flag,
+                dest=entry.path + ":none",
+                action="store_true",
+                help=f"no {entry.flag[2:]} at all",
+            )
+    add_task_options(parser)
 
 
 def run_config_from_args(args: argparse.Namespace) -> RunConfig:
     """The :class:`rnnbook.runs.RunConfig` that ``rnnbook train`` arguments describe."""
-    from rnnbook.models import ModelConfig
-    from rnnbook.runs import RunConfig
-    from rnnbook.train import TrainConfig
-
-    return RunConfig(
-        task=args.task,
-        task_options=task_overrides(args, args.task),
-        model=ModelConfig(
-            cell=args.cell,
-            hidden_size=args.hidden_size,
-            num_layers=args.num_layers,
-            embedding_size=args.embedding_size,
-            dropout=args.dropout,
-            chrono_tmax=args.chrono_tmax,
-            forget_bias=args.forget_bias,
-        ),
-        train=TrainConfig(
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            optimizer=args.optimizer,
-            weight_decay=args.weight_decay,
-            clip=None if args.no_clip else args.clip,
-            clip_value=args.clip_value,
-            schedule=args.schedule,
-            patience=args.patience,
-            restore_best=not args.no_restore_best,
-            seed=args.seed,
-            device=args.device,
-            num_threads=args.threads,
-            max_seconds=args.max_seconds,
-            max_steps=args.max_steps,
-            eval_batch_size=args.eval_batch_size,
-            progress=not args.quiet,
-        ),
-        train_samples=args.train_samples,
-        val_samples=args.val_samples,
-        test_samples=args.test_samples,
-        test_seed=args.test_seed,
-        fresh_data=args.fresh_data,
-    )
-
-
-# (flag, value in a RunConfig); a flag whose value is a bool is a switch
-_TRAIN_FLAGS: list[tuple[str, Callable[[RunConfig], Any]]] = [
-    ("--cell", lambda c: c.model.cell),
-    ("--hidden-size", lambda c: c.model.hidden_size),
-    ("--num-layers", lambda c: c.model.num_layers),
-    ("--embedding-size", lambda c: c.model.embedding_size),
-    ("--dropout", lambda c: c.model.dropout),
-    ("--chrono-tmax", lambda c: c.model.chrono_tmax),
-    ("--forget-bias", lambda c: c.model.forget_bias),
-    ("--epochs", lambda c: c.train.epochs),
-    ("--batch-size", lambda c: c.train.batch_size),
-    ("--lr", lambda c: c.train.lr),
-    ("--optimizer", lambda c: c.train.optimizer),
-    ("--weight-decay", lambda c: c.train.weight_decay),
-    ("--clip", lambda c: c.train.clip),
-    ("--no-clip", lambda c: c.train.clip is None),
-    ("--clip-value", lambda c: c.train.clip_value),
-    ("--schedule", lambda c: c.train.schedule),
-    ("--patience", lambda c: c.train.patience),
-    ("--no-restore-best", lambda c: not c.train.restore_best),
-    ("--max-seconds", lambda c: c.train.max_seconds),
-    ("--max-steps", lambda c: c.train.max_steps),
-    ("--eval-batch-size", lambda c: c.train.eval_batch_size),
-    ("--train-samples", lambda c: c.train_samples),
-    ("--val-samples", lambda c: c.val_samples),
-    ("--test-samples", lambda c: c.test_samples),
-    ("--fresh-data", lambda c: c.fresh_data),
-    ("--seed", lambda c: c.train.seed),
-    ("--test-seed", lambda c: c.test_seed),
-    ("--device", lambda c: c.train.device),
-    ("--threads", lambda c: c.train.num_threads),
-]
-
-
-def train_command(config: RunConfig, out: str | Path) -> str:
-    """The ``rnnbook train`` command that reproduces ``config`` (only non-default flags).
-
-    Chapters print it next to the results of a run folder.
-    """
-    from rnnbook.tasks import make_task
-
-    parser = argparse.ArgumentParser()
-    add_run_arguments(parser)
-    defaults = run_config_from_args(parser.parse_args([config.task, "--out", "x"]))
-    words = ["rnnbook", "train", config.task, "--out", str(out)]
-    task_defaults = make_task(config.task).options
-    for name, value in config.task_options.items():
-        if value != task_defaults.get(name):
-            text = str(value).lower() if isinstance(value, bool) else str(value)
-            words += ["--" + name.replace("_", "-"), text]
-    for flag, get in _TRAIN_FLAGS:
-        value = get(config)
-        if value == get(defaults) or value is None:
-            continue
-        words += [flag] if isinstance(value, bool) else [flag, str(value)]
-    return shlex.join(words)
+    data: dict[str, Any] = {
+        "task": args.task,
+        "task_options": task_overrides(args, args.task),
+        "model": {},
+        "train": {},
+    }
+    for entry in settings(RunConfig):
+        value = getattr(args, entry.path)
+        if entry.kind == "switch":
+            value = not value if entry.negate else value
+        if entry.none_flag and getattr(args, entry.path + ":none"):
+            value = None
+        section, _, name = entry.path.rpartition(".")
+        (data[section] if section else data)[name] = value
+    return RunConfig.from_dict(data)

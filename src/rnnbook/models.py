@@ -9,7 +9,9 @@ Introduced in the crash-course chapter.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -17,10 +19,34 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnbook import available_rnns, make_rnn
+from rnnbook import available_rnns, init, make_rnn
+from rnnbook.checks import check_finite, check_fraction, check_int
+from rnnbook.config import setting
 from rnnbook.tasks import Task
 
-__all__ = ["ModelConfig", "SequenceModel", "build_model", "greedy_answer", "initialise_recurrent"]
+__all__ = [
+    "ModelConfig",
+    "SequenceModel",
+    "build_model",
+    "eval_mode",
+    "greedy_answer",
+    "initialise_recurrent",
+]
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in evaluation mode for a block, then back in the mode it was in.
+
+    >>> with eval_mode(model):  # doctest: +SKIP
+    ...     outputs = model(inputs)
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 @dataclass
@@ -30,41 +56,46 @@ class ModelConfig:
     Attributes:
         cell: a name from :func:`rnnbook.available_rnns`.
         hidden_size, num_layers, dropout: as in ``torch.nn.LSTM``.
-        embedding_size: token tasks only: ``None`` feeds one-hot vectors (the seeds'
-            digit-sum and counting models), an int learns an embedding (the copy seed).
+        embedding_size: token tasks only: ``None`` feeds one-hot vectors (the source
+            assignments' digit-sum and counting models), an int learns an embedding (the
+            copy task's source assignment).
         chrono_tmax: if set, chrono initialisation (Tallec & Ollivier 2018) of the gates.
         forget_bias: if set, the forget-gate bias (gated cells).
     """
 
-    cell: str = "lstm"
-    hidden_size: int = 64
-    num_layers: int = 1
-    embedding_size: int | None = None
-    dropout: float = 0.0
-    chrono_tmax: float | None = None
-    forget_bias: float | None = None
+    cell: str = setting(
+        "lstm",
+        f"recurrent module: {', '.join(available_rnns())}",
+        choices=tuple(available_rnns()),
+    )
+    hidden_size: int = setting(64, "hidden units per layer", kind="positive_int")
+    num_layers: int = setting(1, "stacked recurrent layers", kind="positive_int")
+    embedding_size: int | None = setting(
+        None, "token tasks: learn an embedding of this size (default one-hot)", kind="positive_int"
+    )
+    dropout: float = setting(0.0, "dropout between stacked layers", kind="fraction")
+    chrono_tmax: float | None = setting(
+        None, "chrono initialisation of the gates (Tallec & Ollivier 2018)", kind="positive_float"
+    )
+    forget_bias: float | None = setting(None, "forget-gate bias", kind="finite_float")
 
     def __post_init__(self) -> None:
         if self.cell not in available_rnns():
             raise ValueError(
                 f"ModelConfig: unknown cell {self.cell!r}; expected one of {available_rnns()}"
             )
-        for name in ("hidden_size", "num_layers"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"ModelConfig: expected {name} >= 1, got {value!r}")
-        if self.embedding_size is not None and (
-            isinstance(self.embedding_size, bool)
-            or not isinstance(self.embedding_size, int)
-            or self.embedding_size < 1
+        check_int("ModelConfig", "hidden_size", self.hidden_size, 1)
+        check_int("ModelConfig", "num_layers", self.num_layers, 1)
+        if self.embedding_size is not None:
+            check_int("ModelConfig", "embedding_size", self.embedding_size, 1)
+        check_fraction("ModelConfig", "dropout", self.dropout)
+        if (
+            self.chrono_tmax is not None
+            and not check_finite("ModelConfig", "chrono_tmax", self.chrono_tmax) >= 2
         ):
-            raise ValueError(
-                f"ModelConfig: expected embedding_size >= 1 or None, got {self.embedding_size!r}"
-            )
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"ModelConfig: expected 0 <= dropout < 1, got {self.dropout!r}")
-        if self.chrono_tmax is not None and not self.chrono_tmax >= 2:
             raise ValueError(f"ModelConfig: expected chrono_tmax >= 2, got {self.chrono_tmax!r}")
+        if self.forget_bias is not None:
+            check_finite("ModelConfig", "forget_bias", self.forget_bias)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict."""
@@ -156,14 +187,6 @@ def build_model(task: Task, config: ModelConfig | None = None) -> SequenceModel:
 
 def initialise_recurrent(rnn: nn.Module, config: ModelConfig) -> None:
     """Apply ``config.chrono_tmax`` and ``config.forget_bias`` (from :mod:`rnnbook.init`)."""
-    if config.chrono_tmax is None and config.forget_bias is None:
-        return
-    try:
-        from rnnbook import init  # type: ignore[attr-defined,unused-ignore]
-    except ImportError as error:  # the initialisers arrive with the recurrent-modules work
-        raise ValueError(
-            f"ModelConfig: chrono_tmax/forget_bias need rnnbook.init ({error})"
-        ) from error
     if config.chrono_tmax is not None:
         init.chrono_init_(rnn, config.chrono_tmax)
     if config.forget_bias is not None:
@@ -176,14 +199,14 @@ def greedy_answer(model: SequenceModel, prompt: Tensor, stop: int, max_new: int)
 
     Used to show what a digit-sum model writes on its own (no teacher forcing).
     """
-    model.eval()
-    logits, state = model.run(prompt[None])
     written: list[int] = []
-    token = int(logits[0, -1].argmax())
-    while len(written) < max_new:
-        written.append(token)
-        if token == stop:
-            break
-        logits, state = model.run(torch.tensor([[token]]), state)
+    with eval_mode(model):
+        logits, state = model.run(prompt[None])
         token = int(logits[0, -1].argmax())
+        while len(written) < max_new:
+            written.append(token)
+            if token == stop:
+                break
+            logits, state = model.run(torch.tensor([[token]]), state)
+            token = int(logits[0, -1].argmax())
     return written

@@ -7,9 +7,15 @@ A run folder holds::
     metrics.json   test metrics on freshly generated data, and the task's baseline
     model.pt       the model's ``state_dict`` (``torch.load(path, weights_only=True)``)
     loss.png       training curves
+    manifest.json  the SHA-256 of each file above (:mod:`rnnbook.folders`)
 
 :func:`train_run` trains from a :class:`RunConfig` (what ``rnnbook train`` does);
-:func:`save_run` / :func:`load_run` write and read the folder.
+:func:`save_run` / :func:`load_run` write and read the folder. A folder holds a complete
+run or does not exist: a run is written into a hidden sibling, ``.NAME.partial``, which
+also keeps a checkpoint after every epoch (``resume=True`` continues from it), and is
+renamed into place when complete. An existing run is never replaced unless asked
+(``overwrite=True``, ``--overwrite``), and :func:`load_run` refuses a folder whose files
+do not match its manifest.
 
 Introduced in the crash-course chapter; every experiment chapter loads its runs with it.
 """
@@ -19,75 +25,46 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from rnnbook.cli_args import train_command
-from rnnbook.models import ModelConfig, SequenceModel, build_model
+from rnnbook.config import train_command
+from rnnbook.devices import check_device_name
+from rnnbook.folders import (
+    MANIFEST,
+    check_folder_name,
+    check_manifest,
+    move_into_place,
+    partial_path,
+)
+from rnnbook.footprint import check_run_fits
+from rnnbook.models import SequenceModel, build_model
 from rnnbook.repro import seed_everything
-from rnnbook.tasks import Task, make_task
-from rnnbook.train import Callback, History, TrainConfig, evaluate, fit
+from rnnbook.run_config import RunConfig, comparable_settings, setting_differences
+from rnnbook.tasks import Task
+from rnnbook.train import Callback, History, evaluate, fit
 
-__all__ = ["FILES", "Run", "RunConfig", "load_run", "plot_history", "save_run", "train_run"]
+__all__ = [
+    "CHECKPOINT",
+    "FILES",
+    "Run",
+    "RunConfig",
+    "load_run",
+    "plot_history",
+    "save_run",
+    "train_command",
+    "train_run",
+]
 
-FILES = ("config.json", "history.json", "metrics.json", "model.pt", "loss.png")
+FILES = ("config.json", "history.json", "metrics.json", "model.pt", "loss.png", MANIFEST)
 FORMAT_VERSION = 1
-
-
-@dataclass
-class RunConfig:
-    """Everything that defines a run: the CLI, the notebooks and the tests build this.
-
-    Attributes:
-        task: registry name; ``task_options`` its options.
-        model, train: :class:`ModelConfig`, :class:`TrainConfig`.
-        train_samples, val_samples, test_samples: data set sizes; training data use the
-            ``train`` split with ``train.seed``, validation the ``val`` split, and the final
-            test the ``test`` split with ``test_seed`` (default ``train.seed + 1``).
-        fresh_data: draw a new training set every epoch (seed ``train.seed + 10**6 * (e - 1)``)
-            instead of repeating one: unlimited data, as in much of the adding-problem
-            literature.
-    """
-
-    task: str
-    task_options: dict[str, Any] = field(default_factory=dict)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    train_samples: int = 10_000
-    val_samples: int = 1_000
-    test_samples: int = 1_000
-    test_seed: int | None = None
-    fresh_data: bool = False
-
-    def __post_init__(self) -> None:
-        for name in ("train_samples", "val_samples", "test_samples"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"RunConfig: expected {name} >= 1, got {value!r}")
-
-    def make_task(self) -> Task:
-        """The task with its options."""
-        return make_task(self.task, **self.task_options)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
-        """Inverse of :meth:`to_dict`; unknown keys are an error (a typo should not pass)."""
-        data = dict(data)
-        try:
-            model = ModelConfig(**data.pop("model", {}))
-            train = TrainConfig(**data.pop("train", {}))
-            return cls(model=model, train=train, **data)
-        except TypeError as error:
-            raise ValueError(f"RunConfig: {error}") from error
+CHECKPOINT = "checkpoint.pt"
 
 
 @dataclass
@@ -151,20 +128,14 @@ def plot_history(history: History, path: str | Path, title: str = "") -> None:
     figure.savefig(path, dpi=100)
 
 
-def save_run(
-    directory: str | Path,
+def _write_files(
+    path: Path,
     config: RunConfig,
     model: torch.nn.Module,
     history: History,
     metrics: dict[str, Any],
-) -> Path:
-    """Write a run folder (created if needed; existing files are replaced).
-
-    ``config.json`` also records the ``rnnbook train`` command that reproduces the run.
-    """
-    path = Path(directory)
-    path.mkdir(parents=True, exist_ok=True)
-    command = train_command(config, directory)
+    command: str,
+) -> None:
     _write_json(
         path / "config.json", {"format": FORMAT_VERSION, "command": command, **config.to_dict()}
     )
@@ -173,19 +144,51 @@ def save_run(
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     torch.save(state, path / "model.pt")
     plot_history(history, path / "loss.png", title=f"{config.task} · {config.model.cell}")
+
+
+def save_run(
+    directory: str | Path,
+    config: RunConfig,
+    model: torch.nn.Module,
+    history: History,
+    metrics: dict[str, Any],
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Write a run folder, with its manifest: complete, or not at all.
+
+    The files are written into :func:`partial_path` and renamed into place.
+    ``config.json`` also records the ``rnnbook train`` command that reproduces the run.
+
+    Raises:
+        ValueError: ``directory`` exists (unless ``overwrite``), or is not a usable name.
+    """
+    path = check_folder_name("save_run", directory)
+    if path.exists() and not overwrite:
+        raise ValueError(f"save_run: {path} already exists; pass overwrite=True to replace it")
+    partial = partial_path(path)
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True)
+    _write_files(partial, config, model, history, metrics, train_command(config, directory))
+    move_into_place(partial, path)
     return path
 
 
 def load_run(directory: str | Path, device: str | torch.device = "cpu") -> Run:
-    """Read a run folder and rebuild its model (in evaluation mode).
+    """Read a run folder and rebuild its model (in evaluation mode) on ``device``.
+
+    The configuration's own ``train.device`` plays no part: any run loads on any machine.
 
     Raises:
         FileNotFoundError: the folder or one of its files is missing (the message names it).
-        ValueError: a file is corrupted or does not match the configuration.
+        ValueError: a file is corrupted, does not match the configuration, or the files do
+            not match the folder's manifest.
     """
     path = Path(directory)
     if not path.is_dir():
         raise FileNotFoundError(f"load_run: {path} is not a run folder (no such directory)")
+    check_device_name(device)
     raw = _read_json(path / "config.json")
     if not isinstance(raw, dict) or "task" not in raw:
         raise ValueError(f"load_run: {path / 'config.json'} is corrupted (no 'task' entry)")
@@ -201,38 +204,154 @@ def load_run(directory: str | Path, device: str | torch.device = "cpu") -> Run:
         raise ValueError(f"load_run: {path / 'config.json'} is invalid: {error}") from error
     history_raw = _read_json(path / "history.json")
     try:
+        if not isinstance(history_raw, dict):
+            raise TypeError(f"expected a mapping, got {type(history_raw).__name__}")
         history = History.from_dict(history_raw)
     except (TypeError, ValueError, AttributeError) as error:
         raise ValueError(f"load_run: {path / 'history.json'} is corrupted: {error}") from error
     metrics = _read_json(path / "metrics.json")
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("test", {}), dict):
+        raise ValueError(
+            f"load_run: {path / 'metrics.json'} is corrupted (expected a mapping with a "
+            f"'test' mapping, got {type(metrics).__name__})"
+        )
     weights = path / "model.pt"
     if not weights.is_file():
         raise FileNotFoundError(f"load_run: {path} is not a run folder: model.pt is missing")
     try:
-        state = torch.load(weights, map_location=device, weights_only=True)
+        state = torch.load(weights, map_location="cpu", weights_only=True)
         model.load_state_dict(state)
     except Exception as error:  # torch raises many types for a damaged file
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ValueError(
             f"load_run: {weights} is corrupted or does not match config.json: {message}"
         ) from error
-    model.to(device).eval()
+    check_manifest(path, "load_run")
+    model.to(torch.device(device)).eval()
     if not isinstance(command, str):
         command = train_command(config, directory)
     return Run(path, config, task, model, history, metrics, command)
+
+
+def _start_partial(
+    config: RunConfig, path: Path, partial: Path, overwrite: bool, resume: bool
+) -> bool:
+    """Prepare the in-progress folder; return whether a checkpoint will be resumed."""
+    if partial.exists() and resume:
+        try:
+            saved = RunConfig.from_dict(
+                {
+                    k: v
+                    for k, v in json.loads((partial / "config.json").read_text()).items()
+                    if k not in ("format", "command")
+                }
+            )
+        except (OSError, ValueError) as error:
+            raise ValueError(f"train_run: cannot resume from {partial}: {error}") from None
+        before, now = comparable_settings(saved), comparable_settings(config)
+        changed = setting_differences(before, now)
+        if changed:
+            raise ValueError(
+                f"train_run: the unfinished run in {partial} has other settings "
+                f"({', '.join(changed)}); resume with the same command, "
+                "or start over with overwrite=True (--overwrite)"
+            )
+        return (partial / CHECKPOINT).is_file()
+    if partial.exists() and not overwrite:
+        raise ValueError(
+            f"train_run: an unfinished run for {path} is in {partial}; pass resume=True "
+            "(--resume) to continue it, or overwrite=True (--overwrite) to start over"
+        )
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True)
+    _write_json(
+        partial / "config.json",
+        {"format": FORMAT_VERSION, "command": train_command(config, path), **config.to_dict()},
+    )
+    return False
 
 
 def train_run(
     config: RunConfig,
     out: str | Path | None = None,
     callbacks: Iterable[Callback] = (),
+    *,
+    overwrite: bool = False,
+    resume: bool = False,
+    keep_diverged: bool = True,
+    record_as: str | Path | None = None,
 ) -> Run:
     """Build the task and model, train, test on fresh data, and (with ``out``) save the folder.
 
     The weights are initialised after ``seed_everything(config.train.seed)``, so a run is
     reproducible from its ``config.json``.
+
+    Args:
+        config: the run.
+        out: the run folder to write (``None``: keep the run in memory only). It must not
+            exist unless ``overwrite``; training happens in :func:`partial_path`, with a
+            checkpoint after every epoch, and the folder appears only when complete.
+        callbacks: passed to :func:`rnnbook.train.fit`.
+        overwrite: replace an existing run folder (and discard an unfinished one).
+        resume: continue the unfinished run in :func:`partial_path` from its last
+            checkpoint (it must have the same settings); ends exactly as an uninterrupted
+            run would. Without an unfinished run, start from scratch.
+        keep_diverged: if ``False``, a run whose loss became non-finite is not saved and
+            raises ``ValueError`` (the command line's choice).
+        record_as: the folder the recorded command names, when the run will be moved
+            later (a group's seed runs); default ``out``.
+
+    Raises:
+        ValueError: a bad setting, a run too large for the memory, ``out`` exists, or
+            (with ``keep_diverged=False``) training diverged.
     """
     task = config.make_task()
+    check_run_fits(config, task)
+    path = partial = None
+    resuming = False
+    if out is not None:
+        path = check_folder_name("train_run", out)
+        if path.exists() and not overwrite:
+            raise ValueError(
+                f"train_run: {path} already exists; pass overwrite=True (--overwrite) to replace it"
+            )
+        partial = partial_path(path)
+        resuming = _start_partial(config, path, partial, overwrite, resume)
+    try:
+        model, history, metrics = _train(config, task, callbacks, partial, resuming)
+    except BaseException:
+        # an interrupted run keeps its checkpoint (resume=True continues it); a run that
+        # failed before its first epoch leaves nothing behind
+        if partial is not None and not (partial / CHECKPOINT).is_file():
+            shutil.rmtree(partial, ignore_errors=True)
+        raise
+    if history.stop_reason == "diverged" and not keep_diverged:
+        if partial is not None:
+            shutil.rmtree(partial, ignore_errors=True)
+        raise ValueError(
+            f"train_run: training diverged at epoch {history.epoch[-1]} (loss "
+            f"{history.train_loss[-1]:.4g}, validation {history.val_loss[-1]:.4g}); nothing "
+            "was saved; lower the learning rate or clip the gradients"
+        )
+    model.cpu().eval()
+    if path is None or partial is None:
+        return Run(Path(), config, task, model, history, metrics, train_command(config, Path()))
+    command = train_command(config, record_as if record_as is not None else path)
+    (partial / CHECKPOINT).unlink(missing_ok=True)
+    _write_files(partial, config, model, history, metrics, command)
+    move_into_place(partial, path)
+    return Run(path, config, task, model, history, metrics, command)
+
+
+def _train(
+    config: RunConfig,
+    task: Task,
+    callbacks: Iterable[Callback],
+    partial: Path | None,
+    resuming: bool,
+) -> tuple[SequenceModel, History, dict[str, Any]]:
+    """Seed, build, train (checkpointing into ``partial``) and test: the run itself."""
     seed = config.train.seed
     seed_everything(seed, config.train.num_threads)
     model = build_model(task, config.model)
@@ -244,8 +363,11 @@ def train_run(
 
     val_data = task.data(config.val_samples, seed, "val")
     start = time.perf_counter()
-    history = fit(model, task, train_data, val_data, config.train, callbacks)
+    checkpoint = partial / CHECKPOINT if partial is not None else None
+    history = fit(model, task, train_data, val_data, config.train, callbacks, checkpoint=checkpoint)
     seconds = time.perf_counter() - start
+    if resuming and history.seconds:
+        seconds = history.seconds[-1]  # every sitting's training time
     test_seed = config.test_seed if config.test_seed is not None else seed + 1
     test = evaluate(
         model, task, task.data(config.test_samples, test_seed, "test"), config.train.eval_batch_size
@@ -258,8 +380,4 @@ def train_run(
         "train_seconds": seconds,
         "parameters": sum(p.numel() for p in model.parameters()),
     }
-    model.cpu().eval()
-    path = Path(out) if out is not None else Path()
-    if out is not None:
-        save_run(out, config, model, history, metrics)
-    return Run(path, config, task, model, history, metrics, train_command(config, path))
+    return model, history, metrics

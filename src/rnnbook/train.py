@@ -1,9 +1,11 @@
-"""Training and evaluation, for any model and any task of :mod:`rnnbook.tasks`.
+"""Training, for any model and any task of :mod:`rnnbook.tasks`.
 
 ``fit`` is model-agnostic: it needs a module mapping a batch of inputs to outputs, and a
 task (anything with ``loss(outputs, targets)`` and ``score(outputs, targets)``). It is
 quiet by default; ``progress=True`` shows ``tqdm.auto`` bars, and callbacks receive the
-history after every epoch (for live plots and widgets).
+history after every epoch (for live plots and widgets). :func:`evaluate` and
+:func:`predict` (from :mod:`rnnbook.evaluation`) and :func:`resolve_device` (from
+:mod:`rnnbook.devices`) are importable from here too, as the chapters do.
 
 Introduced in the crash-course chapter.
 """
@@ -14,42 +16,46 @@ import copy
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from pathlib import Path
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from rnnbook.repro import seed_everything
-from rnnbook.tasks import SequenceData, StreamedData
+from rnnbook.checkpoint import TrainingState, load_checkpoint, save_checkpoint
+from rnnbook.checks import check_finite, check_int
+from rnnbook.config import setting
+from rnnbook.devices import check_device_name, resolve_device
+from rnnbook.evaluation import Data, TaskLike, batches, evaluate, predict
+from rnnbook.repro import check_threads, seeded
+from rnnbook.tasks import StreamedData
 from rnnbook.tasks.base import CHUNK_SIZE
 
 __all__ = [
     "Callback",
     "History",
+    "TaskLike",
     "TrainConfig",
+    "check_device_name",
     "evaluate",
     "fit",
     "predict",
     "resolve_device",
 ]
 
-Data = SequenceData | StreamedData
-
-
-class TaskLike(Protocol):
-    """What ``fit`` needs from a task."""
-
-    def loss(self, outputs: Tensor, targets: Tensor) -> Tensor: ...
-
-    def score(self, outputs: Tensor, targets: Tensor) -> dict[str, Tensor]: ...
+MAX_LR = 1e6
+"""The largest learning rate accepted: nothing trains above it, and Adam's step overflows."""
 
 
 @dataclass
 class TrainConfig:
     """Hyperparameters of :func:`fit`.
+
+    Each field declares its command-line flag and help (:func:`rnnbook.config.setting`),
+    so ``rnnbook train`` and the reproducing command are generated from this class.
 
     Attributes:
         epochs: passes over the training data.
@@ -57,53 +63,76 @@ class TrainConfig:
         lr: learning rate (the peak rate for ``"onecycle"``).
         optimizer: ``"adam"`` or ``"adamw"``; ``weight_decay`` applies to both.
         clip: clip the global gradient norm to this (``None``: no clipping).
-        clip_value: clip each gradient element to ``[-clip_value, clip_value]`` (the copy seed).
+        clip_value: clip each gradient element to ``[-clip_value, clip_value]`` (the copy
+            task's source assignment).
         schedule: ``None``, ``"cosine"`` (per step, to 0), ``"onecycle"`` (per step) or
             ``"plateau"`` (halve the rate when the validation loss stalls 2 epochs).
         patience: stop when the validation loss has not improved for this many epochs.
         restore_best: with validation data, end with the weights of the best epoch.
-        seed: seeds the weights' dropout, the shuffling and everything else random.
-        device: ``"auto"`` (cuda → mps → cpu), or any ``torch.device`` string.
-        num_threads: PyTorch threads (``None``: leave as is).
+        seed: seeds dropout and the shuffling (inside :func:`fit` only; the global random
+            state is left as it was). :func:`rnnbook.runs.train_run` also initialises the
+            weights from it.
+        device: ``"cpu"`` (the default: the book's small models train fastest there),
+            ``"cuda"``, ``"mps"``, or ``"auto"`` (cuda → mps → cpu). Resolved when training
+            starts, so a config naming a GPU still loads on a machine without one.
+        num_threads: PyTorch threads while training (``None``: leave as is), at most
+            :data:`rnnbook.repro.MAX_THREADS`.
         max_seconds, max_steps: stop after this much time / this many optimiser steps.
         eval_batch_size: batch size for validation.
-        progress: show ``tqdm.auto`` progress bars.
+        progress: show ``tqdm.auto`` progress bars (the command line shows them unless
+            ``--quiet``; the library is quiet by default).
     """
 
-    epochs: int = 10
-    batch_size: int = 32
-    lr: float = 1e-3
-    optimizer: Literal["adam", "adamw"] = "adam"
-    weight_decay: float = 0.0
-    clip: float | None = 1.0
-    clip_value: float | None = None
-    schedule: Literal["cosine", "onecycle", "plateau"] | None = None
-    patience: int | None = None
-    restore_best: bool = True
-    seed: int = 0
-    device: str = "auto"
-    num_threads: int | None = None
-    max_seconds: float | None = None
-    max_steps: int | None = None
-    eval_batch_size: int = 1024
-    progress: bool = False
+    epochs: int = setting(10, "passes over the training data", kind="positive_int")
+    batch_size: int = setting(32, "samples per optimiser step", kind="positive_int")
+    lr: float = setting(1e-3, "learning rate (the peak rate for onecycle)", kind="positive_float")
+    optimizer: Literal["adam", "adamw"] = setting("adam", "optimiser")
+    weight_decay: float = setting(0.0, "weight decay", kind="non_negative_float")
+    clip: float | None = setting(
+        1.0, "max gradient norm", kind="positive_float", none_flag="--no-clip"
+    )
+    clip_value: float | None = setting(
+        None,
+        "clip each gradient element to [-X, X] (the copy task's source assignment: 1)",
+        kind="positive_float",
+    )
+    schedule: Literal["cosine", "onecycle", "plateau"] | None = setting(
+        None, "learning-rate schedule"
+    )
+    patience: int | None = setting(None, "early stopping patience (epochs)", kind="positive_int")
+    restore_best: bool = setting(
+        True,
+        "keep the last epoch's weights, not the best validation epoch's",
+        flag="--no-restore-best",
+        negate=True,
+    )
+    seed: int = setting(0, "seed of the weights, dropout and shuffling", kind="non_negative_int")
+    device: str = setting("cpu", "cpu (default), cuda, mps, or auto (cuda → mps → cpu)")
+    num_threads: int | None = setting(
+        None, "PyTorch CPU threads while training", kind="threads", flag="--threads"
+    )
+    max_seconds: float | None = setting(None, "time budget in seconds", kind="positive_float")
+    max_steps: int | None = setting(None, "optimiser step budget", kind="positive_int")
+    eval_batch_size: int = setting(1024, "validation batch size", kind="positive_int")
+    progress: bool = setting(
+        False, "no progress bars", flag="--quiet", negate=True, cli_default=True, in_command=False
+    )
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "eval_batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"TrainConfig: expected {name} >= 1, got {value!r}")
-        for name in ("patience", "max_steps", "num_threads"):
-            value = getattr(self, name)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or value < 1
-            ):
-                raise ValueError(f"TrainConfig: expected {name} >= 1 or None, got {value!r}")
+            check_int("TrainConfig", name, getattr(self, name), 1)
+        for name in ("patience", "max_steps"):
+            if getattr(self, name) is not None:
+                check_int("TrainConfig", name, getattr(self, name), 1)
+        if self.num_threads is not None:
+            check_threads("TrainConfig", self.num_threads)
         for name in ("lr", "clip", "clip_value", "max_seconds"):
             value = getattr(self, name)
-            if value is not None and not (isinstance(value, int | float) and value > 0):
+            if value is not None and not check_finite("TrainConfig", name, value) > 0:
                 raise ValueError(f"TrainConfig: expected {name} > 0, got {value!r}")
-        if self.weight_decay < 0:
+        if self.lr > MAX_LR:  # Adam's step overflows float32 long before 1e38
+            raise ValueError(f"TrainConfig: expected lr <= {MAX_LR:g}, got {self.lr!r}")
+        if check_finite("TrainConfig", "weight_decay", self.weight_decay) < 0:
             raise ValueError(f"TrainConfig: expected weight_decay >= 0, got {self.weight_decay!r}")
         if self.optimizer not in ("adam", "adamw"):
             raise ValueError(
@@ -114,9 +143,8 @@ class TrainConfig:
                 f"TrainConfig: expected schedule None, 'cosine', 'onecycle' or 'plateau', "
                 f"got {self.schedule!r}"
             )
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"TrainConfig: expected a non-negative int seed, got {self.seed!r}")
-        resolve_device(self.device)  # fail now, not after building the data
+        check_int("TrainConfig", "seed", self.seed, 0)
+        check_device_name(self.device)  # a typo fails now; availability is checked by fit
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict."""
@@ -172,121 +200,6 @@ Callback = Callable[[History], bool | None]
 """Called after each epoch with the history so far; return ``True`` to stop training."""
 
 
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` → cuda if available, else mps, else cpu; anything else as ``torch.device``."""
-    if str(device) != "auto":
-        try:
-            resolved = torch.device(device)
-        except RuntimeError as error:
-            message = str(error).splitlines()[0]
-            raise ValueError(f"resolve_device: unknown device {device!r} ({message})") from None
-        available = {
-            "cuda": torch.cuda.is_available(),
-            "mps": torch.backends.mps.is_available(),
-        }.get(resolved.type, True)
-        if not available:
-            raise ValueError(f"resolve_device: device {device!r} is not available on this machine")
-        return resolved
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-def _batches(
-    data: Data | tuple[Tensor, Tensor],
-    batch_size: int,
-    shuffle: bool,
-    generator: torch.Generator | None,
-) -> Iterator[tuple[Tensor, Tensor]]:
-    if isinstance(data, tuple):
-        data = SequenceData(*data)
-    return data.batches(batch_size, shuffle, generator)
-
-
-def _forward(model: nn.Module, inputs: Tensor, chunk_len: int | None) -> Tensor:
-    """Outputs for a batch, feeding the sequence in pieces of ``chunk_len`` steps if asked."""
-    if chunk_len is None or inputs.shape[1] <= chunk_len:
-        return model(inputs)  # type: ignore[no-any-return]
-    if not hasattr(model, "run"):
-        raise ValueError(
-            "evaluate: chunk_len needs a model with .run(inputs, state), "
-            f"got {type(model).__name__}"
-        )
-    run: Callable[[Tensor, Any], tuple[Tensor, Any]] = model.run  # type: ignore[assignment]
-    state: Any = None
-    pieces: list[Tensor] = []
-    for piece in torch.split(inputs, chunk_len, dim=1):
-        outputs, state = run(piece, state)  # the state is carried from piece to piece
-        pieces.append(outputs)
-    if getattr(model, "output_mode", "sequence") == "last":
-        return pieces[-1][:, -1]
-    return torch.cat(pieces, dim=1)
-
-
-@torch.no_grad()
-def evaluate(
-    model: nn.Module,
-    task: TaskLike,
-    data: Data | tuple[Tensor, Tensor],
-    batch_size: int = 1024,
-    device: str | torch.device | None = None,
-    chunk_len: int | None = None,
-) -> dict[str, float]:
-    """Mean loss and task metrics of ``model`` on ``data``.
-
-    Args:
-        model: maps inputs (N, ...) to outputs.
-        task: supplies ``loss`` and ``score``.
-        data: a data set from the task, or an ``(inputs, targets)`` pair.
-        batch_size: samples per forward pass (no gradients are kept).
-        device: where to run; default the model's device.
-        chunk_len: feed long sequences in pieces of this many steps, carrying the state
-            (the copy seed's K + M test); same numbers, less memory.
-
-    Returns:
-        ``{"loss": ..., metric: ...}``, each averaged over samples.
-    """
-    was_training = model.training
-    model.eval()
-    if device is None:
-        first = next(model.parameters(), None)
-        device = first.device if first is not None else torch.device("cpu")
-    device = torch.device(device)
-    loss_sum, count = 0.0, 0
-    sums: dict[str, float] = {}
-    for inputs, targets in _batches(data, batch_size, False, None):
-        inputs, targets = inputs.to(device), targets.to(device)
-        outputs = _forward(model, inputs, chunk_len)
-        n = len(inputs)
-        loss_sum += float(task.loss(outputs, targets)) * n
-        count += n
-        for name, values in task.score(outputs, targets).items():
-            sums[name] = sums.get(name, 0.0) + float(values.float().sum())
-    model.train(was_training)
-    if count == 0:
-        raise ValueError("evaluate: the data set is empty")
-    return {"loss": loss_sum / count, **{name: total / count for name, total in sums.items()}}
-
-
-@torch.no_grad()
-def predict(model: nn.Module, inputs: Tensor, batch_size: int = 1024) -> Tensor:
-    """Model outputs for ``inputs`` (N, ...), in evaluation mode, without gradients."""
-    was_training = model.training
-    model.eval()
-    first = next(model.parameters(), None)
-    device = first.device if first is not None else torch.device("cpu")
-    outputs = torch.cat(
-        [
-            model(inputs[i : i + batch_size].to(device)).cpu()
-            for i in range(0, len(inputs), batch_size)
-        ]
-    )
-    model.train(was_training)
-    return outputs
-
-
 def _num_batches(data: Data | tuple[Tensor, Tensor], batch_size: int) -> int:
     if isinstance(data, StreamedData):  # batches never span two chunks
         full, rest = divmod(len(data), CHUNK_SIZE)
@@ -319,6 +232,8 @@ def fit(
     val_data: Data | tuple[Tensor, Tensor] | None = None,
     config: TrainConfig | None = None,
     callbacks: Iterable[Callback] = (),
+    *,
+    checkpoint: str | Path | None = None,
     **overrides: Any,
 ) -> History:
     """Train ``model`` on ``task`` and return the per-epoch history.
@@ -327,6 +242,11 @@ def fit(
 
     .. math::  \\theta \\leftarrow \\mathrm{Adam}\\big(\\theta,\\ \\mathrm{clip}(\\nabla_\\theta
                \\mathcal{L}(f_\\theta(x), y))\\big)
+
+    ``fit`` has no global side effects: dropout draws from a random stream seeded with
+    ``config.seed`` inside :func:`rnnbook.repro.seeded` (the caller's random state is
+    restored afterwards), shuffling from its own ``torch.Generator``, and the thread count
+    is restored on return.
 
     Args:
         model: any module mapping a batch of inputs to outputs; moved to the device.
@@ -337,6 +257,9 @@ def fit(
         config: a :class:`TrainConfig`; keyword ``overrides`` replace its fields, e.g.
             ``fit(model, task, data, epochs=3, lr=1e-2)``.
         callbacks: called after each epoch with the :class:`History`; ``True`` stops.
+        checkpoint: a file: after every epoch the whole training state (weights, optimiser,
+            schedule, random streams, history) is saved there, and if it exists when ``fit``
+            starts, training resumes from it, ending exactly as an uninterrupted run would.
 
     Returns:
         The :class:`History`. With validation data and ``restore_best``, the model ends with
@@ -348,38 +271,61 @@ def fit(
             f"fit: unknown option(s) {sorted(set(overrides) - known)}; expected TrainConfig fields"
         )
     config = dataclasses.replace(config or TrainConfig(), **overrides)
-    callbacks = list(callbacks)
-    seed_everything(config.seed, config.num_threads)
-    generator = torch.Generator().manual_seed(config.seed)
     device = resolve_device(config.device)
+    with seeded(config.seed, config.num_threads, device):
+        return _fit(model, task, train_data, val_data, config, list(callbacks), device, checkpoint)
+
+
+def _fit(
+    model: nn.Module,
+    task: TaskLike,
+    train_data: Data | tuple[Tensor, Tensor] | Callable[[int], Data],
+    val_data: Data | tuple[Tensor, Tensor] | None,
+    config: TrainConfig,
+    callbacks: list[Callback],
+    device: torch.device,
+    checkpoint: str | Path | None,
+) -> History:
+    generator = torch.Generator().manual_seed(config.seed)
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer_class = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
     optimizer = optimizer_class(params, lr=config.lr, weight_decay=config.weight_decay)
     data = _epoch_data(train_data, 1)
     steps_per_epoch = _num_batches(data, config.batch_size)
+    if steps_per_epoch == 0:
+        raise ValueError("fit: the training data set is empty")
     scheduler, total_steps = _make_scheduler(optimizer, config, steps_per_epoch)
     per_step = config.schedule in ("cosine", "onecycle")
 
-    history = History()
-    best_loss, best_state, stale = math.inf, None, 0
-    start, step = time.perf_counter(), 0
+    state = TrainingState(history=History())
+    if checkpoint is not None and Path(checkpoint).is_file():
+        state = load_checkpoint(checkpoint, config, model, optimizer, scheduler, generator, device)
+        state.history = History.from_dict(state.history)
+    history: History = state.history
+    start, step = time.perf_counter() - state.elapsed, state.step
+    first = len(history) + 1
     epochs = tqdm(
-        range(1, config.epochs + 1), desc="epochs", disable=not config.progress, leave=True
+        range(first, config.epochs + 1),
+        desc="epochs",
+        disable=not config.progress,
+        leave=True,
+        initial=first - 1,
+        total=config.epochs,
     )
-    for epoch in epochs:
+    for epoch in epochs if history.stop_reason == "completed" else ():
         model.train()
         if epoch > 1 and callable(train_data):
             data = _epoch_data(train_data, epoch)
         loss_sum, count = 0.0, 0
-        batches = tqdm(
-            _batches(data, config.batch_size, True, generator),
+        epoch_steps = tqdm(
+            batches(data, config.batch_size, True, generator),
             total=steps_per_epoch,
             desc=f"epoch {epoch}",
             disable=not config.progress,
             leave=False,
         )
-        for inputs, targets in batches:
+        for inputs, targets in epoch_steps:
             inputs, targets = inputs.to(device), targets.to(device)
             loss = task.loss(model(inputs), targets)
             optimizer.zero_grad(set_to_none=True)
@@ -395,7 +341,7 @@ def fit(
             loss_sum += float(loss.detach()) * len(inputs)
             count += len(inputs)
             if config.progress:
-                batches.set_postfix(loss=f"{loss_sum / count:.4g}", refresh=False)
+                epoch_steps.set_postfix(loss=f"{loss_sum / count:.4g}", refresh=False)
             if _out_of_budget(config, start, step):
                 break
         history.epoch.append(epoch)
@@ -419,27 +365,30 @@ def fit(
                 train=f"{history.train_loss[-1]:.4g}", val=f"{history.val_loss[-1]:.4g}"
             )
 
-        if monitored < best_loss:
-            best_loss, history.best_epoch, stale = monitored, epoch, 0
+        if monitored < state.best_loss:
+            state.best_loss, history.best_epoch, state.stale = monitored, epoch, 0
             if val_data is not None and config.restore_best:
-                best_state = copy.deepcopy(model.state_dict())
+                state.best_state = copy.deepcopy(model.state_dict())
         else:
-            stale += 1
+            state.stale += 1
         stop = [bool(callback(history)) for callback in callbacks]  # every one sees the epoch
         if not math.isfinite(monitored):
             history.stop_reason = "diverged"
         elif any(stop):
             history.stop_reason = "callback"
-        elif config.patience is not None and stale >= config.patience:
+        elif config.patience is not None and state.stale >= config.patience:
             history.stop_reason = "early_stopping"
         elif config.max_steps is not None and step >= config.max_steps:
             history.stop_reason = "max_steps"
         elif config.max_seconds is not None and time.perf_counter() - start >= config.max_seconds:
             history.stop_reason = "max_seconds"
+        if checkpoint is not None:
+            state.step, state.elapsed = step, time.perf_counter() - start
+            save_checkpoint(checkpoint, state, config, model, optimizer, scheduler, generator)
         if history.stop_reason != "completed":
             break
-    if best_state is not None and history.best_epoch != history.epoch[-1]:
-        model.load_state_dict(best_state)
+    if state.best_state is not None and history.epoch and history.best_epoch != history.epoch[-1]:
+        model.load_state_dict(state.best_state)
     return history
 
 
