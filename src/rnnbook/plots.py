@@ -33,6 +33,7 @@ __all__ = [
     "COLOURS",
     "COLUMN_WIDTH",
     "STYLE",
+    "axes_or_new",
     "column_axes",
     "plot_gradient_norms",
     "plot_histories",
@@ -146,7 +147,8 @@ def column_axes(
     return figure, axes
 
 
-def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
+def axes_or_new(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
+    """``ax``, or the axes of a new figure of ``figsize`` (at most the column's width)."""
     if ax is None:
         width, height = figsize
         _, ax = plt.subplots(figsize=(min(width, COLUMN_WIDTH), height))
@@ -169,7 +171,7 @@ def plot_gradient_norms(
     """
     if not norms:
         raise ValueError("plot_gradient_norms: expected at least one curve, got none")
-    ax = _axes(ax, figsize=(6.4, 3.6))
+    ax = axes_or_new(ax, figsize=(6.4, 3.6))
     for label, values in norms.items():
         ax.semilogy(range(1, len(values) + 1), list(values), label=label, linewidth=1.8)
     ax.set_xlabel("time step $t$")
@@ -206,7 +208,7 @@ def plot_histories(
     missing = [label for label, history in histories.items() if metric not in history.metrics]
     if missing:
         raise ValueError(f"plot_histories: no {metric!r} recorded for {missing}")
-    ax = _axes(ax, figsize=(6.4, 3.6))
+    ax = axes_or_new(ax, figsize=(6.4, 3.6))
     for label, history in histories.items():
         ax.plot(history.epoch, history.metrics[metric], marker="o", markersize=3, label=label)
     if chance is not None:
@@ -288,7 +290,7 @@ def plot_scaling(
     missing = [key for key in (x, *models) if key not in rows[0]]
     if missing:
         raise ValueError(f"plot_scaling: rows lack {missing}; they have {sorted(rows[0])}")
-    ax = _axes(ax, figsize=(5.5, 3.5))
+    ax = axes_or_new(ax, figsize=(5.5, 3.5))
     xs = [row[x] for row in rows]
     for index, model in enumerate(models):
         ax.plot(xs, [row[model] for row in rows], marker="o", color=f"C{index}", label=model)
@@ -315,7 +317,7 @@ def plot_time_split(
     """
     if not times:
         raise ValueError("plot_time_split: expected at least one time, got none")
-    ax = _axes(ax, figsize=(6.5, 2.8))
+    ax = axes_or_new(ax, figsize=(6.5, 2.8))
     labels = list(times)
     ax.barh(labels, [times[label] for label in labels], color=[f"C{i}" for i in range(len(labels))])
     ax.axvline(bound_ms, color="black", linestyle="--", linewidth=1.2)
@@ -350,7 +352,7 @@ def plot_metric_vs_time(
     missing = [label for label, history in histories.items() if metric not in history.metrics]
     if missing:
         raise ValueError(f"plot_metric_vs_time: no {metric!r} recorded for {missing}")
-    ax = _axes(ax, figsize=(5.5, 3.5))
+    ax = axes_or_new(ax, figsize=(5.5, 3.5))
     for index, (label, history) in enumerate(histories.items()):
         ax.plot(
             history.seconds, history.metrics[metric], marker="o", markersize=3,
@@ -386,7 +388,7 @@ def plot_timing_bars(
     """
     if not times or not all(times.values()):
         raise ValueError("plot_timing_bars: expected at least one mode with one model")
-    ax = _axes(ax, figsize=(6.5, 3.2))
+    ax = axes_or_new(ax, figsize=(6.5, 3.2))
     modes = list(times)
     models = list(times[modes[0]])
     width = 0.8 / len(models)

@@ -1,0 +1,101 @@
+"""Results over several training seeds: every seed as a point, the mean as a line.
+
+A comparison drawn from one seed per arm cannot tell a difference from luck. The figures
+here show each seed's result (so a reader sees the spread, not only a summary) and the
+mean across seeds, for groups written by ``rnnbook train ... --seeds`` and loaded with
+:func:`rnnbook.groups.load_group`; :func:`spread_table` prints the same numbers.
+
+Introduced in the crash-course chapter.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping
+
+from matplotlib.axes import Axes
+
+from rnnbook.groups import Group
+from rnnbook.plots import axes_or_new, styled
+
+__all__ = ["group_values", "plot_group_spread", "spread_table"]
+
+
+def group_values(group: Group, metric: str, part: str = "test") -> list[float]:
+    """One value of ``metric`` per seed of ``group``, in seed order."""
+    values = []
+    for seed in sorted(group.runs):
+        metrics = group.runs[seed].metrics.get(part, {})
+        if metric not in metrics:
+            raise ValueError(
+                f"group_values: seed {seed} of {group.path.name} has no {part} metric {metric!r}"
+            )
+        values.append(float(metrics[metric]))
+    return values
+
+
+@styled
+def plot_group_spread(
+    series: Mapping[str, Mapping[float, Group]],
+    metric: str,
+    *,
+    xlabel: str,
+    ylabel: str | None = None,
+    chance: float | None = None,
+    ax: Axes | None = None,
+    title: str = "",
+) -> Axes:
+    """Each series (label → {x: group}): one point per seed, a line through the means.
+
+    Points are spread a little sideways so that equal values stay visible.
+    """
+    if not series:
+        raise ValueError("plot_group_spread: expected at least one series")
+    ax = axes_or_new(ax, (7.5, 3.6))
+    width = len(series)
+    for index, (label, groups) in enumerate(series.items()):
+        if not groups:
+            raise ValueError(f"plot_group_spread: series {label!r} has no groups")
+        colour = f"C{index}"
+        xs = sorted(groups)
+        means = []
+        for x in xs:
+            values = group_values(groups[x], metric)
+            means.append(statistics.fmean(values))
+            offset = (index - (width - 1) / 2) * 0.08 * (xs[1] - xs[0] if len(xs) > 1 else 1)
+            ax.scatter(
+                [x + offset] * len(values), values, s=18, color=colour, alpha=0.7, edgecolors="none"
+            )
+        ax.plot(
+            xs,
+            means,
+            marker="_",
+            markersize=14,
+            color=colour,
+            label=f"{label} (mean of {len(values)} seeds)",
+        )
+    if chance is not None:
+        ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label="chance")
+    ax.set(xlabel=xlabel, ylabel=ylabel or metric, title=title)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return ax
+
+
+def spread_table(
+    groups: Mapping[str, Group], metric: str, *, percent: bool = True, part: str = "test"
+) -> str:
+    """A text table: one row per group, its mean, standard deviation, min and max."""
+
+    def show(value: float) -> str:
+        return f"{value:.1%}" if percent else f"{value:.3g}"
+
+    rows = [f"{'':24}{'mean':>9}{'std':>9}{'min':>9}{'max':>9}{'seeds':>7}"]
+    for label, group in groups.items():
+        values = group_values(group, metric, part)
+        std = statistics.stdev(values) if len(values) > 1 else float("nan")
+        rows.append(
+            f"{label:24}{show(statistics.fmean(values)):>9}{show(std):>9}"
+            f"{show(min(values)):>9}{show(max(values)):>9}{len(values):>7}"
+        )
+    return "\n".join(rows)
