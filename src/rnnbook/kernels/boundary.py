@@ -42,8 +42,8 @@ def check_tensor(
     return tensor
 
 
-def _check_weights(caller: str, weight_c: object, bias: object) -> int:
-    """Check ``weight_c`` (2H,) and ``bias`` (2H,) or ``None``; return ``H``."""
+def _check_weights(caller: str, weight_c: object, bias: object, like: Tensor | None) -> int:
+    """Check ``weight_c`` (2H,) and ``bias`` (2H,) or ``None`` against ``like``; return ``H``."""
     if not isinstance(weight_c, Tensor) or not weight_c.is_floating_point():
         got = weight_c.dtype if isinstance(weight_c, Tensor) else type(weight_c).__name__
         raise ValueError(f"{caller}: expected a floating-point weight_c tensor, got {got}")
@@ -52,8 +52,10 @@ def _check_weights(caller: str, weight_c: object, bias: object) -> int:
             f"{caller}: expected weight_c of shape (2H,), got {tuple(weight_c.shape)}"
         )
     hidden = weight_c.shape[0] // 2
+    reference = weight_c if like is None else like
+    check_tensor(caller, "weight_c", weight_c, reference, (2 * hidden,))
     if bias is not None:
-        check_tensor(caller, "bias", bias, weight_c, (2 * hidden,))
+        check_tensor(caller, "bias", bias, reference, (2 * hidden,))
     return hidden
 
 
@@ -78,7 +80,7 @@ def check_scan_tensors(
     Shapes: ``u`` ``(T, N, K·H)`` with ``K = 3`` and ``skip`` ``(T, N, H)``, or ``K = 4``
     and ``skip`` ``None``; ``weight_c`` and ``bias`` ``(2H,)``; ``c0`` ``(N, H)``.
     """
-    hidden = _check_weights(caller, weight_c, bias)
+    hidden = _check_weights(caller, weight_c, bias, None)
     _check_sequence_length(caller, "u", u)
     length, batch = u.shape[0], u.shape[1]
     blocks = 3 if skip is not None else 4
@@ -102,13 +104,10 @@ def check_layer_tensors(
     (the skip is ``x``) and ``K = 4`` otherwise; ``weight_c``, ``bias`` ``(2H,)``;
     ``c0`` ``(N, H)``.
     """
-    hidden = _check_weights(caller, weight_c, bias)
-    if not isinstance(weight, Tensor) or weight.dim() != 2:
+    if not isinstance(weight, Tensor) or weight.dim() != 2 or not weight.is_floating_point():
         shape = tuple(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__
-        raise ValueError(f"{caller}: expected weight of shape (K·H, I), got {shape}")
-    check_tensor(caller, "weight_c", weight_c, weight, (2 * hidden,))
-    if bias is not None:
-        check_tensor(caller, "bias", bias, weight, (2 * hidden,))
+        raise ValueError(f"{caller}: expected a floating weight of shape (K·H, I), got {shape}")
+    hidden = _check_weights(caller, weight_c, bias, weight)
     input_size = weight.shape[1]
     blocks = 3 if input_size == hidden else 4
     check_tensor(caller, "weight", weight, weight, (blocks * hidden, input_size))
