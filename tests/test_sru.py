@@ -75,7 +75,11 @@ def test_layer_gradcheck_float64(input_size: int) -> None:
     blocks = 3 if input_size == 4 else 4
     x = torch.randn(4, 2, input_size, **options)
     weight = torch.randn(blocks * 4, input_size, **options)
-    weight_c, bias, c0 = torch.randn(8, **options), torch.randn(8, **options), torch.randn(2, 4, **options)
+    weight_c, bias, c0 = (
+        torch.randn(8, **options),
+        torch.randn(8, **options),
+        torch.randn(2, 4, **options),
+    )
 
     def run(x, weight, weight_c, bias, c0):
         return sru_layer(x, weight, weight_c, bias, c0, 1.5, backend="cpp")
@@ -254,7 +258,7 @@ def test_step_checks_its_state() -> None:
     sru = SRU(4, 4, num_layers=2)
     with pytest.raises(ValueError, match=r"SRU.step: expected c of shape \(2, 3, 4\)"):
         sru.step(torch.randn(3, 4), torch.zeros(1, 3, 4))
-    with pytest.raises(ValueError, match="SRU.step: expected input of shape"):
+    with pytest.raises(ValueError, match=r"SRU\.step: expected input of shape"):
         sru.step(torch.randn(3, 5))
 
 

@@ -76,7 +76,7 @@ def test_issue_repro_raises_a_clear_error() -> None:
         model(x, c.double())
     with pytest.raises(ValueError, match=r"SRU: expected c_0 .*cpu, got .* on meta"):
         model(x, c.to("meta"))
-    with pytest.raises(ValueError, match="SRU: expected input with dtype torch.float32"):
+    with pytest.raises(ValueError, match=r"SRU: expected input with dtype torch\.float32"):
         model(x.double())
 
 
@@ -130,11 +130,13 @@ def test_scan_mismatch_raises(backend: str, name: str, kind: str) -> None:
 def test_weights_on_another_device_or_dtype_raise(backend: str) -> None:
     tensors = _layer_tensors()
     tensors["weight"] = tensors["weight"].double()  # the reference the others must match
-    with pytest.raises(ValueError, match="sru_layer: expected weight_c with dtype torch.float64"):
+    with pytest.raises(ValueError, match=r"sru_layer: expected weight_c with dtype torch\.float64"):
         _call_layer(tensors, backend)
-    with pytest.raises(ValueError, match="sru_layer: expected a sequence of at least one step"):
+    with pytest.raises(ValueError, match=r"sru_layer: expected a sequence of at least one step"):
         _call_layer({**_layer_tensors(), "input": torch.zeros(0, 3, 4)}, backend)
-    with pytest.raises(ValueError, match=r"sru_layer: expected a floating weight of shape \(K·H, I\)"):
+    with pytest.raises(
+        ValueError, match=r"sru_layer: expected a floating weight of shape \(K·H, I\)"
+    ):
         _call_layer({**_layer_tensors(), "weight": torch.zeros(12)}, backend)
 
 

@@ -2,7 +2,7 @@
 //
 // Plain C++ (no torch headers, so it compiles in about a second); rnnbook.kernels.loader
 // builds and loads it, rnnbook.kernels.cpp_sru calls it with ctypes after the boundary
-// checks of rnnbook.kernels.boundary, and rnnbook.kernels.sru_recurrence wraps it in a
+// checks of rnnbook.kernels.boundary, and rnnbook.kernels.recurrence wraps it in a
 // torch.autograd.Function.
 //
 // Non-finite values: every expression is written in the order PyTorch's reference step

@@ -5,7 +5,7 @@ Layout, one concern per module:
 * :mod:`~rnnbook.kernels.loader`: build, cache, validate and load native code;
 * :mod:`~rnnbook.kernels.boundary`: the tensor checks every call passes before a pointer
   leaves Python;
-* :mod:`~rnnbook.kernels.sru_recurrence`: the SRU recurrence's maths (the reference step
+* :mod:`~rnnbook.kernels.recurrence`: the SRU recurrence's maths (the reference step
   and scan), its autograd, and :func:`sru_recurrence` / :func:`sru_layer`, which pick a
   backend;
 * :mod:`~rnnbook.kernels.cpp_sru` and :mod:`~rnnbook.kernels.triton_sru`: the backends.
@@ -15,7 +15,7 @@ Nothing is compiled, and triton is not imported, at ``import rnnbook``.
 
 from rnnbook.kernels.cpp_sru import extension_info, load_extension
 from rnnbook.kernels.loader import LibraryInfo
-from rnnbook.kernels.sru_recurrence import (
+from rnnbook.kernels.recurrence import (
     BACKEND_ENV,
     BACKENDS,
     Backend,

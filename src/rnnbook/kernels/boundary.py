@@ -32,8 +32,7 @@ def check_tensor(
         )
     if tensor.device != like.device:
         raise ValueError(
-            f"{caller}: expected {name} on {like.device} (the weights' device), "
-            f"got {tensor.device}"
+            f"{caller}: expected {name} on {like.device} (the weights' device), got {tensor.device}"
         )
     if tuple(tensor.shape) != tuple(shape):
         raise ValueError(
@@ -48,9 +47,7 @@ def _check_weights(caller: str, weight_c: object, bias: object, like: Tensor | N
         got = weight_c.dtype if isinstance(weight_c, Tensor) else type(weight_c).__name__
         raise ValueError(f"{caller}: expected a floating-point weight_c tensor, got {got}")
     if weight_c.dim() != 1 or weight_c.shape[0] % 2 or weight_c.shape[0] == 0:
-        raise ValueError(
-            f"{caller}: expected weight_c of shape (2H,), got {tuple(weight_c.shape)}"
-        )
+        raise ValueError(f"{caller}: expected weight_c of shape (2H,), got {tuple(weight_c.shape)}")
     hidden = weight_c.shape[0] // 2
     reference = weight_c if like is None else like
     check_tensor(caller, "weight_c", weight_c, reference, (2 * hidden,))
@@ -75,7 +72,7 @@ def check_scan_tensors(
     bias: Tensor | None,
     c0: Tensor,
 ) -> None:
-    """Check the inputs of :func:`rnnbook.kernels.sru_recurrence` against ``weight_c``.
+    """Check the inputs of :func:`rnnbook.kernels.recurrence` against ``weight_c``.
 
     Shapes: ``u`` ``(T, N, K·H)`` with ``K = 3`` and ``skip`` ``(T, N, H)``, or ``K = 4``
     and ``skip`` ``None``; ``weight_c`` and ``bias`` ``(2H,)``; ``c0`` ``(N, H)``.

@@ -2,7 +2,7 @@
 
 The C++ file is built on first use by :func:`rnnbook.kernels.loader.load_library` (about a
 second, then cached). :func:`forward` and :func:`backward` hand raw pointers to it, so
-they are only called by :mod:`rnnbook.kernels.sru_recurrence` after
+they are only called by :mod:`rnnbook.kernels.recurrence` after
 :func:`rnnbook.kernels.boundary.check_scan_tensors` accepted every tensor; each pointer
 is re-checked right here (:func:`_pointer`) as a last line of defence.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -74,7 +75,7 @@ def extension_info() -> LibraryInfo | None:
     return _info
 
 
-def _kernels(dtype: torch.dtype) -> tuple[ctypes._CFuncPtr, ctypes._CFuncPtr]:
+def _kernels(dtype: torch.dtype) -> tuple[Any, Any]:
     if _library is None:
         raise RuntimeError("the SRU C++ kernel is not loaded (call load_extension first)")
     suffix = "f64" if dtype == torch.float64 else "f32"

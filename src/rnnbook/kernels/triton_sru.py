@@ -19,12 +19,14 @@ the same algebra as ``csrc/sru_recurrence.cpp``. Per-row sums of the gradients o
 :math:`v` and :math:`b` are reduced over the batch afterwards.
 
 float32 only (the interface sends float16/bfloat16 and float64 to the reference path).
-The module imports :mod:`triton`; :mod:`rnnbook.kernels.sru_recurrence` imports it only
+The module imports :mod:`triton`; :mod:`rnnbook.kernels.recurrence` imports it only
 when a CUDA tensor (or ``backend="triton"``) asks for it. Under ``TRITON_INTERPRET=1``
 (set before :mod:`triton` is imported) the same kernels run on CPU tensors, which is how
 the tests check them on machines without a GPU.
 """
 
+# mypy: disable-error-code="untyped-decorator,no-untyped-def"
+# (Triton kernels take untyped pointers; annotations would change how Triton specialises them)
 from __future__ import annotations
 
 import triton
@@ -39,7 +41,7 @@ def block_size(hidden: int) -> int:
     return int(min(64, max(8, triton.next_power_of_2(hidden))))
 
 
-@triton.jit  # type: ignore[misc]
+@triton.jit
 def _forward_kernel(
     u_ptr, s_ptr, s_offset, s_stride, wc_ptr, b_ptr, c0_ptr, h_ptr, c_ptr,
     alpha, length, batch, hidden, u_stride, BLOCK: tl.constexpr,
@@ -70,7 +72,7 @@ def _forward_kernel(
         tl.store(h_ptr + row * hidden + j, h, mask=mask)
 
 
-@triton.jit  # type: ignore[misc]
+@triton.jit
 def _backward_kernel(
     u_ptr, s_ptr, s_offset, s_stride, wc_ptr, b_ptr, c0_ptr, c_ptr, gh_ptr, gcn_ptr,
     gu_ptr, gs_ptr, gs_offset, gs_stride, gwc_ptr, gb_ptr, gc0_ptr,

@@ -247,7 +247,7 @@ def _kernel(name: str) -> ScanKernel:
     module, reason = _triton_module()
     if module is None:
         raise RuntimeError(reason)
-    kernel: ScanKernel = module  # type: ignore[assignment]
+    kernel: ScanKernel = module
     return kernel
 
 
