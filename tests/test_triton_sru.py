@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import torch
 
-from rnnbook.kernels import recurrence
+from rnnbook.kernels import backends as recurrence
 
 # (name, kind, input_size, hidden, layers, seq_len, batch, bias)
 CASES = [

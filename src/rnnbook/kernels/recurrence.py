@@ -21,7 +21,8 @@ This module holds:
   one loop of it over time, which autograd differentiates (the *reference path*);
 * :func:`sru_recurrence` (the scan alone) and :func:`sru_layer` (projection and scan as
   one autograd node): the single interface to the backends. Every call checks its tensors
-  (:mod:`rnnbook.kernels.boundary`), then runs one of
+  (:mod:`rnnbook.kernels.boundary`), then runs the backend that
+  :func:`rnnbook.kernels.backends.resolve_backend` picks, one of
 
   - ``"cpp"``: the fused C++ kernel on the CPU (:mod:`rnnbook.kernels.cpp_sru`, float32
     and float64), with a hand-written backward;
@@ -40,33 +41,17 @@ The environment variable ``RNNBOOK_SRU_BACKEND`` (``auto``, ``cpp``, ``triton``,
 
 from __future__ import annotations
 
-import os
-from types import ModuleType
-from typing import Any, Literal, Protocol
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import FunctionCtx, once_differentiable
 
-from rnnbook.kernels import cpp_sru
+from rnnbook.kernels.backends import ScanKernel, kernel_for, resolve_backend
 from rnnbook.kernels.boundary import check_layer_tensors, check_scan_tensors, contiguous
-from rnnbook.kernels.loader import notice_once
 
-__all__ = [
-    "BACKENDS",
-    "BACKEND_ENV",
-    "Backend",
-    "reference_scan",
-    "resolve_backend",
-    "sru_layer",
-    "sru_recurrence",
-    "sru_step",
-]
-
-Backend = Literal["auto", "cpp", "triton", "torch"]
-BACKENDS: tuple[Backend, ...] = ("auto", "cpp", "triton", "torch")
-BACKEND_ENV = "RNNBOOK_SRU_BACKEND"
+__all__ = ["reference_scan", "sru_layer", "sru_recurrence", "sru_step"]
 
 
 # ----------------------------------------------------------------------------- reference path
@@ -116,139 +101,6 @@ def reference_scan(
         h, c = sru_step(u_t, s_t, c, weight_c, bias, alpha)
         outputs.append(h)
     return torch.stack(outputs), c
-
-
-# ----------------------------------------------------------------------------- backends
-
-
-class ScanKernel(Protocol):
-    """What a fused backend provides (:mod:`~rnnbook.kernels.cpp_sru`, ``triton_sru``)."""
-
-    def forward(
-        self,
-        u: Tensor,
-        skip: Tensor | None,
-        weight_c: Tensor,
-        bias: Tensor,
-        c0: Tensor,
-        alpha: float,
-    ) -> tuple[Tensor, Tensor]: ...
-
-    def backward(
-        self,
-        u: Tensor,
-        skip: Tensor | None,
-        weight_c: Tensor,
-        bias: Tensor,
-        c0: Tensor,
-        alpha: float,
-        c_all: Tensor,
-        grad_h: Tensor,
-        grad_cn: Tensor,
-    ) -> tuple[Tensor, Tensor | None, Tensor, Tensor, Tensor]: ...
-
-
-def _triton_module() -> tuple[ModuleType | None, str]:
-    try:
-        from rnnbook.kernels import triton_sru
-    except Exception as error:  # ImportError, or a broken triton install
-        return None, f"triton cannot be imported ({type(error).__name__}: {error})"
-    return triton_sru, ""
-
-
-def _automatic(caller: str, tensor: Tensor) -> str:
-    device, dtype = tensor.device.type, tensor.dtype
-    if device == "meta":
-        return "torch"  # shapes only: nothing to compute, nothing to announce
-    if dtype not in (torch.float32, torch.float64) or (device == "cuda" and dtype != torch.float32):
-        notice_once(
-            f"{caller}: {dtype} tensors on {device} run the SRU's PyTorch reference scan, "
-            "slower than the fused kernel, which takes float32"
-            + (" or float64" if device == "cpu" else "")
-        )
-        return "torch"
-    if device == "cpu":
-        info = cpp_sru.load_extension()
-        if info.available:
-            return "cpp"
-        notice_once(
-            f"{caller}: the SRU runs its PyTorch reference scan, several times slower than "
-            f"the fused C++ kernel, because {info.message}"
-        )
-        return "torch"
-    if device == "cuda":
-        module, reason = _triton_module()
-        if module is not None:
-            return "triton"
-        notice_once(
-            f"{caller}: the SRU on CUDA runs its PyTorch reference scan (a dozen small "
-            f"kernel launches per time step), slower than the fused Triton kernel, "
-            f"because {reason}"
-        )
-        return "torch"
-    notice_once(
-        f"{caller}: the SRU on {device} runs its PyTorch reference scan, slower than a fused "
-        "kernel, because rnnbook has none for this device"
-    )
-    return "torch"
-
-
-def resolve_backend(caller: str, tensor: Tensor, requested: str = "auto") -> str:
-    """The backend that will run: ``"cpp"``, ``"triton"`` or ``"torch"``.
-
-    ``"auto"`` is first replaced by ``$RNNBOOK_SRU_BACKEND`` when that is set.
-
-    Raises:
-        ValueError: unknown name, or a backend that cannot take ``tensor``'s device/dtype.
-        RuntimeError: the requested kernel is unavailable here (no compiler, no triton).
-    """
-    if requested not in BACKENDS:
-        raise ValueError(f"{caller}: expected backend in {list(BACKENDS)}, got {requested!r}")
-    if requested == "auto":
-        requested = os.environ.get(BACKEND_ENV, "").strip().lower() or "auto"
-        if requested not in BACKENDS:
-            raise ValueError(
-                f"{caller}: expected {BACKEND_ENV} in {list(BACKENDS)}, got {requested!r}"
-            )
-        if requested == "torch":
-            notice_once(
-                f"{BACKEND_ENV}=torch: the SRU runs its PyTorch reference scan, slower than "
-                "the fused kernels because every time step is a dozen small operations"
-            )
-    if requested == "auto":
-        return _automatic(caller, tensor)
-    if requested == "cpp":
-        if tensor.device.type != "cpu" or tensor.dtype not in cpp_sru.DTYPES:
-            raise ValueError(
-                f"{caller}: backend 'cpp' expected CPU float32/float64 tensors, "
-                f"got {tensor.dtype} on {tensor.device}"
-            )
-        info = cpp_sru.load_extension()
-        if not info.available:
-            raise RuntimeError(f"{caller}: the C++ kernel is unavailable: {info.message}")
-    elif requested == "triton":
-        interpreted = os.environ.get("TRITON_INTERPRET") == "1"
-        if tensor.dtype != torch.float32 or not (
-            tensor.device.type == "cuda" or (interpreted and tensor.device.type == "cpu")
-        ):
-            raise ValueError(
-                f"{caller}: backend 'triton' expected float32 CUDA tensors (CPU tensors only "
-                f"under TRITON_INTERPRET=1), got {tensor.dtype} on {tensor.device}"
-            )
-        module, reason = _triton_module()
-        if module is None:
-            raise RuntimeError(f"{caller}: the Triton kernel is unavailable: {reason}")
-    return requested
-
-
-def _kernel(name: str) -> ScanKernel:
-    if name == "cpp":
-        return cpp_sru
-    module, reason = _triton_module()
-    if module is None:
-        raise RuntimeError(reason)
-    kernel: ScanKernel = module
-    return kernel
 
 
 # ----------------------------------------------------------------------------- autograd
@@ -365,7 +217,7 @@ def sru_recurrence(
         bias: ``(b_f, b_r)`` stacked, ``(2H,)``, or ``None``.
         c0: initial state ``(N, H)``.
         alpha: scale of the skip connection (``1`` when it is a projection).
-        backend: one of :data:`BACKENDS` (see the module docstring).
+        backend: one of :data:`rnnbook.kernels.backends.BACKENDS` (see the module docstring).
         caller: the name error messages start with.
 
     Returns:
@@ -379,7 +231,7 @@ def sru_recurrence(
     if name == "torch":
         return reference_scan(u, skip, weight_c, bias, c0, alpha)
     h, c_n = _SRURecurrence.apply(  # type: ignore[no-untyped-call]
-        u, skip, weight_c, bias, c0, alpha, _kernel(name)
+        u, skip, weight_c, bias, c0, alpha, kernel_for(name)
     )
     return h, c_n
 
@@ -413,6 +265,6 @@ def sru_layer(
         # U = W x_t for all t at once: (T, N, K*H)
         return reference_scan(F.linear(x, weight), skip, weight_c, bias, c0, alpha)
     h, c_n = _SRULayer.apply(  # type: ignore[no-untyped-call]
-        x, weight, weight_c, bias, c0, alpha, _kernel(name)
+        x, weight, weight_c, bias, c0, alpha, kernel_for(name)
     )
     return h, c_n
