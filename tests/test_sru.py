@@ -50,6 +50,23 @@ def test_fast_path_equals_reference_loop(
         torch.testing.assert_close(a, b, atol=tolerance, rtol=tolerance)
 
 
+@pytest.mark.parametrize("input_size", [3, 5])
+def test_inference_without_autograd_equals_reference(
+    monkeypatch: pytest.MonkeyPatch, input_size: int
+) -> None:
+    monkeypatch.delenv("RNNBOOK_SRU_BACKEND", raising=False)
+    torch.manual_seed(7)
+    fast = SRU(input_size, 5, num_layers=2)
+    reference = SRU(input_size, 5, num_layers=2, mode="reference")
+    reference.load_state_dict(fast.state_dict())
+    x, c0 = torch.randn(7, 3, input_size), torch.randn(2, 3, 5)
+    with torch.no_grad():  # the fused kernel without its autograd node
+        for a, b in zip(fast(x, c0), reference(x, c0), strict=True):
+            torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-6)
+        for a, b in zip(fast(x[:1], c0), reference(x[:1], c0), strict=True):  # T = 1
+            torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-6)
+
+
 @pytest.mark.parametrize("backend", ["cpp", "torch"])
 @pytest.mark.parametrize("blocks", [3, 4])
 def test_recurrence_gradcheck_float64(backend: str, blocks: int) -> None:

@@ -264,6 +264,13 @@ def sru_layer(
         skip = x if weight.shape[0] == 3 * c0.shape[-1] else None
         # U = W x_t for all t at once: (T, N, K*H)
         return reference_scan(F.linear(x, weight), skip, weight_c, bias, c0, alpha)
+    if not torch.is_grad_enabled():  # inference, generation: skip the autograd node's cost
+        x, c0, weight_c = contiguous(x), contiguous(c0), contiguous(weight_c)
+        skip = x if weight.shape[0] == 3 * c0.shape[-1] else None
+        h, c_all = kernel_for(name).forward(
+            F.linear(x, weight), skip, weight_c, _bias_or_zeros(bias, weight_c), c0, alpha
+        )
+        return h, c_all[-1]
     h, c_n = _SRULayer.apply(  # type: ignore[no-untyped-call]
         x, weight, weight_c, bias, c0, alpha, kernel_for(name)
     )
