@@ -252,9 +252,15 @@ def test_loading_the_kernel_keeps_denormals() -> None:
 # ----------------------------------------------------------------------------- step
 
 
+@pytest.mark.parametrize("grad", [True, False])
 @pytest.mark.parametrize("mode", ["fast", "reference"])
 @pytest.mark.parametrize(("input_size", "layers"), [(4, 1), (3, 2)])
-def test_step_by_step_equals_forward(mode: str, input_size: int, layers: int) -> None:
+def test_step_by_step_equals_forward(mode: str, input_size: int, layers: int, grad: bool) -> None:
+    with torch.set_grad_enabled(grad):  # without autograd, "fast" steps use the fused kernel
+        _check_steps(mode, input_size, layers)
+
+
+def _check_steps(mode: str, input_size: int, layers: int) -> None:
     torch.manual_seed(6)
     sru = SRU(input_size, 4, num_layers=layers, mode=mode)  # type: ignore[arg-type]
     x = torch.randn(5, 2, input_size)

@@ -237,11 +237,18 @@ class SRU(LayerStack):
             expected = (self.num_layers, self.hidden_size) if unbatched else full
             checked = check_state("SRU.step", state, ("c",), expected, x)[0]
             memories = checked.reshape(full).unbind(0)
+        # without autograd (generation) the fused kernel is faster; with it, the reference
+        # step keeps h_t a function of the very c_t returned (see step_layer)
+        fused = self.mode == "fast" and not torch.is_grad_enabled()
         finals = []
         for layer, memory in enumerate(memories):
             if layer > 0 and self.dropout > 0.0:
                 x = F.dropout(x, self.dropout, self.training)
-            x, c = self.step_layer(layer, x, memory)  # (N, H) each
+            if fused:
+                h, c = self.run_layer(layer, x.unsqueeze(0), memory)  # (1, N, H), (N, H)
+                x = h[0]
+            else:
+                x, c = self.step_layer(layer, x, memory)  # (N, H) each
             finals.append(c)
         c_t = torch.stack(finals)  # (L, N, H)
         return (x[0], c_t[:, 0]) if unbatched else (x, c_t)
