@@ -134,12 +134,12 @@ def test_cuda_picks_triton_and_falls_back_with_one_notice(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(recurrence, "_triton_module", lambda: (recurrence, ""))
-    assert recurrence._automatic("SRU", _fake("cuda", torch.float32)) == "triton"
+    assert recurrence._automatic(_fake("cuda", torch.float32)) == "triton"
     monkeypatch.setattr(recurrence, "_triton_module", lambda: (None, "no module named triton"))
     monkeypatch.setattr("rnnbook.kernels.loader._said", set())
     with caplog.at_level(logging.WARNING, logger="rnnbook.kernels"):
         for _ in range(3):
-            assert recurrence._automatic("SRU", _fake("cuda", torch.float32)) == "torch"
+            assert recurrence._automatic(_fake("cuda", torch.float32)) == "torch"
     notices = [record.getMessage() for record in caplog.records]
     assert len(notices) == 1
     assert "slower than the fused Triton kernel" in notices[0]
@@ -152,7 +152,7 @@ def test_cuda_half_and_double_run_the_reference_with_a_notice(
 ) -> None:
     monkeypatch.setattr("rnnbook.kernels.loader._said", set())
     with caplog.at_level(logging.WARNING, logger="rnnbook.kernels"):
-        assert recurrence._automatic("SRU", _fake("cuda", dtype)) == "torch"
+        assert recurrence._automatic(_fake("cuda", dtype)) == "torch"
     assert "which takes float32" in caplog.records[0].getMessage()
 
 

@@ -71,13 +71,13 @@ def _triton_module() -> tuple[ModuleType | None, str]:
     return triton_sru, ""
 
 
-def _automatic(caller: str, tensor: Tensor) -> str:
+def _automatic(tensor: Tensor) -> str:
     device, dtype = tensor.device.type, tensor.dtype
     if device == "meta":
         return "torch"  # shapes only: nothing to compute, nothing to announce
     if dtype not in (torch.float32, torch.float64) or (device == "cuda" and dtype != torch.float32):
         notice_once(
-            f"{caller}: {dtype} tensors on {device} run the SRU's PyTorch reference scan, "
+            f"{dtype} tensors on {device} run the SRU's PyTorch reference scan, "
             "slower than the fused kernel, which takes float32"
             + (" or float64" if device == "cpu" else "")
         )
@@ -87,7 +87,7 @@ def _automatic(caller: str, tensor: Tensor) -> str:
         if info.available:
             return "cpp"
         notice_once(
-            f"{caller}: the SRU runs its PyTorch reference scan, several times slower than "
+            "the SRU runs its PyTorch reference scan, several times slower than "
             f"the fused C++ kernel, because {info.message}"
         )
         return "torch"
@@ -96,13 +96,13 @@ def _automatic(caller: str, tensor: Tensor) -> str:
         if module is not None:
             return "triton"
         notice_once(
-            f"{caller}: the SRU on CUDA runs its PyTorch reference scan (a dozen small "
+            "the SRU on CUDA runs its PyTorch reference scan (a dozen small "
             f"kernel launches per time step), slower than the fused Triton kernel, "
             f"because {reason}"
         )
         return "torch"
     notice_once(
-        f"{caller}: the SRU on {device} runs its PyTorch reference scan, slower than a fused "
+        f"the SRU on {device} runs its PyTorch reference scan, slower than a fused "
         "kernel, because rnnbook has none for this device"
     )
     return "torch"
@@ -131,7 +131,7 @@ def resolve_backend(caller: str, tensor: Tensor, requested: str = "auto") -> str
                 "the fused kernels because every time step is a dozen small operations"
             )
     if requested == "auto":
-        return _automatic(caller, tensor)
+        return _automatic(tensor)
     if requested == "cpp":
         if tensor.device.type != "cpu" or tensor.dtype not in cpp_sru.DTYPES:
             raise ValueError(
