@@ -175,8 +175,9 @@ class SRU(LayerStack):
     def run_layer(self, layer: int, x: Tensor, state: State) -> tuple[Tensor, Tensor]:
         """Run one layer over ``x`` (T, N, I_layer) from ``c0`` (N, H); return ``(h, c_T)``.
 
-        ``mode="fast"`` lets :func:`rnnbook.kernels.sru_layer` pick the fused kernel for the
-        tensors' device; ``"reference"`` runs the reference loop, which autograd differentiates.
+        ``mode="fast"`` lets :func:`rnnbook.kernels.recurrence.sru_layer` pick the fused
+        kernel for the tensors' device; ``"reference"`` runs the reference loop, which
+        autograd differentiates.
         """
         assert isinstance(state, Tensor)
         return sru_layer(
@@ -269,7 +270,7 @@ SRU.__doc__ = (
         highway_bias: initial value of ``b_r`` (keyword only).
         mode: ``"fast"`` (a fused recurrence with a hand-written backward: C++ on the CPU,
             compiled on first use, Triton on CUDA; see :mod:`rnnbook.kernels`) or
-            ``"reference"`` (a loop of :func:`rnnbook.kernels.sru_step` that autograd
+            ``"reference"`` (a loop of :func:`rnnbook.kernels.recurrence.sru_step` that autograd
             differentiates). Both compute the same values and gradients.
             ``RNNBOOK_SRU_BACKEND=torch`` makes ``"fast"`` run the reference loop too.
 

@@ -10,7 +10,7 @@ Layout, one concern per module:
   :func:`sru_recurrence` / :func:`sru_layer`;
 * :mod:`~rnnbook.kernels.backends`: which backend runs (``RNNBOOK_SRU_BACKEND``), and the
   one-line notice when it is a slower fallback;
-* :mod:`~rnnbook.kernels.cpp_sru` and :mod:`~rnnbook.kernels.triton_sru`: the backends.
+* :mod:`~rnnbook.kernels.cpp_sru` and ``rnnbook.kernels.triton_sru`` (imports triton): the backends.
 
 Nothing is compiled, and triton is not imported, at ``import rnnbook``.
 """

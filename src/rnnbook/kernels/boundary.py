@@ -72,7 +72,7 @@ def check_scan_tensors(
     bias: Tensor | None,
     c0: Tensor,
 ) -> None:
-    """Check the inputs of :func:`rnnbook.kernels.recurrence` against ``weight_c``.
+    """Check the inputs of :func:`rnnbook.kernels.recurrence.sru_recurrence` against ``weight_c``.
 
     Shapes: ``u`` ``(T, N, K·H)`` with ``K = 3`` and ``skip`` ``(T, N, H)``, or ``K = 4``
     and ``skip`` ``None``; ``weight_c`` and ``bias`` ``(2H,)``; ``c0`` ``(N, H)``.
@@ -95,7 +95,7 @@ def check_layer_tensors(
     bias: Tensor | None,
     c0: Tensor,
 ) -> None:
-    """Check the inputs of :func:`rnnbook.kernels.sru_layer` against ``weight``.
+    """Check the inputs of :func:`rnnbook.kernels.recurrence.sru_layer` against ``weight``.
 
     Shapes: ``x`` ``(T, N, I)``; ``weight`` ``(K·H, I)`` with ``K = 3`` when ``I = H``
     (the skip is ``x``) and ``K = 4`` otherwise; ``weight_c``, ``bias`` ``(2H,)``;

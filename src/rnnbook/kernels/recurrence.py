@@ -26,7 +26,7 @@ This module holds:
 
   - ``"cpp"``: the fused C++ kernel on the CPU (:mod:`rnnbook.kernels.cpp_sru`, float32
     and float64), with a hand-written backward;
-  - ``"triton"``: the fused Triton kernel on CUDA (:mod:`rnnbook.kernels.triton_sru`,
+  - ``"triton"``: the fused Triton kernel on CUDA (``rnnbook.kernels.triton_sru``,
     float32), with a hand-written backward;
   - ``"torch"``: the reference path, any device and dtype.
 
@@ -217,7 +217,7 @@ def sru_recurrence(
         bias: ``(b_f, b_r)`` stacked, ``(2H,)``, or ``None``.
         c0: initial state ``(N, H)``.
         alpha: scale of the skip connection (``1`` when it is a projection).
-        backend: one of :data:`rnnbook.kernels.backends.BACKENDS` (see the module docstring).
+        backend: ``"auto"``, ``"cpp"``, ``"triton"`` or ``"torch"`` (see the module docstring).
         caller: the name error messages start with.
 
     Returns:

@@ -19,7 +19,7 @@ the same algebra as ``csrc/sru_recurrence.cpp``. Per-row sums of the gradients o
 :math:`v` and :math:`b` are reduced over the batch afterwards.
 
 float32 only (the interface sends float16/bfloat16 and float64 to the reference path).
-The module imports :mod:`triton`; :mod:`rnnbook.kernels.recurrence` imports it only
+The module imports ``triton``; :mod:`rnnbook.kernels.backends` imports it only
 when a CUDA tensor (or ``backend="triton"``) asks for it. Under ``TRITON_INTERPRET=1``
 (set before :mod:`triton` is imported) the same kernels run on CPU tensors, which is how
 the tests check them on machines without a GPU.
