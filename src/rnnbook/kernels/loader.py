@@ -5,7 +5,7 @@
 ``dlopen``, and it guards both:
 
 * **one compile per machine**: the build runs under an exclusive file lock
-  (:func:`fcntl.flock`), so concurrent first uses wait for one compiler instead of
+  (``fcntl.flock``), so concurrent first uses wait for one compiler instead of
   running one each;
 * **validated loading**: beside ``name_<key>.so`` sits ``name_<key>.json`` with the
   library's size and SHA-256, written after the library was renamed into place. The file
