@@ -8,6 +8,11 @@ values and store the same parameters (``weight_ih_l0``, ``weight_hh_l0``,
 
 Per layer, the input projection ``W_ih x_t + b_ih`` of all time steps is one matrix
 product; only the recurrent part runs in a loop over ``x.unbind(0)``.
+
+:class:`LayerStack` holds what every sequence module shares (size checks, the initial
+state, dropout between layers, ``batch_first``, unbatched input); :class:`RecurrentStack`
+adds the layers of a :class:`rnnbook.cells.Recurrence`, and :class:`rnnbook.SRU` adds its
+own fused layers.
 """
 
 from __future__ import annotations
