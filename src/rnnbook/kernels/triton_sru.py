@@ -41,6 +41,11 @@ def block_size(hidden: int) -> int:
     return int(min(64, max(8, triton.next_power_of_2(hidden))))
 
 
+def _warps(block: int) -> int:
+    """One warp per 32 hidden units: a program is a short vector walking over time."""
+    return max(1, block // 32)
+
+
 @triton.jit
 def _forward_kernel(
     u_ptr, s_ptr, s_offset, s_stride, wc_ptr, b_ptr, c0_ptr, h_ptr, c_ptr,
@@ -154,7 +159,7 @@ def forward(
     grid = (batch, triton.cdiv(hidden, block))
     _forward_kernel[grid](
         u, s, s_offset, s_stride, weight_c, bias, c0, h, c_all,
-        float(alpha), length, batch, hidden, width, BLOCK=block,
+        float(alpha), length, batch, hidden, width, BLOCK=block, num_warps=_warps(block),
     )  # fmt: skip
     return h, c_all
 
@@ -185,6 +190,6 @@ def backward(
     _backward_kernel[grid](
         u, s, s_offset, s_stride, weight_c, bias, c0, c_all, grad_h, grad_cn,
         grad_u, gs, gs_offset, gs_stride, grad_wc_rows, grad_b_rows, grad_c0,
-        float(alpha), length, batch, hidden, width, BLOCK=block,
+        float(alpha), length, batch, hidden, width, BLOCK=block, num_warps=_warps(block),
     )  # fmt: skip
     return grad_u, grad_s, grad_wc_rows.sum(0), grad_b_rows.sum(0), grad_c0
