@@ -18,8 +18,8 @@ The last line printed by :func:`run` is one JSON object with these keys:
     (:func:`torch.cuda.get_device_name`), the clock that timed it (``"wall"``, ``"cpu"``
     or ``"cuda-events"``) and the CPU threads, so every number names its machine.
 ``sru_backend``, ``compile_seconds``
-    ``"cpp"`` or ``"torch"`` and the first-use build time of the C++ kernel in this process
-    (``0.0`` when it was cached).
+    ``{device: "cpp" | "triton" | "torch"}``, the SRU backend each device ran, and the
+    first-use build time of the C++ kernel in this process (``0.0`` when it was cached).
 ``times_ms``
     ``{device: {mode: {model: median milliseconds}}}``.
 ``ratios``
@@ -53,8 +53,8 @@ import torch
 from rnnbook.checks import check_positive_int
 from rnnbook.costs import matmul_flop_ratio
 from rnnbook.grid import Grid, write_grid
+from rnnbook.kernels import load_extension, resolve_backend
 from rnnbook.plots import plot_timing_bars
-from rnnbook.sru_fast import load_extension
 from rnnbook.timing import (
     CLOCKS,
     CUDA_WARMUP,
@@ -256,7 +256,9 @@ def run(args: argparse.Namespace) -> int:
             "clock": args.clock,
         },
         "devices": {},
-        "sru_backend": "cpp" if info.available else "torch",
+        "sru_backend": {
+            device: resolve_backend("bench", torch.zeros(1, device=device)) for device in devices
+        },
         "compile_seconds": round(info.compile_seconds, 3),
         "times_ms": {},
         "ratios": {},
@@ -295,7 +297,8 @@ def run(args: argparse.Namespace) -> int:
         for key, value in ratios.items():
             print(f"  {key}: {value:.2f}")
         print(f"  SRU scan share of training time: {split['recurrence_share_train']:.0%}")
-    print(f"SRU kernel: {report['sru_backend']} (built in {report['compile_seconds']:.2f} s)")
+    backends = ", ".join(f"{d}: {b}" for d, b in report["sru_backend"].items())
+    print(f"SRU kernel: {backends} (C++ built in {report['compile_seconds']:.2f} s)")
     print(json.dumps(report, sort_keys=True))
     return 0
 
