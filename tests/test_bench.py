@@ -217,3 +217,13 @@ def test_cuda_is_timed_with_events_between_synchronisations(
     elapsed = timing._timer(lambda: calls.append("run"), torch.device("cuda"))
     assert elapsed == 2.5
     assert calls == ["sync", "record", "run", "record", "sync"]
+
+
+def test_out_writes_a_benchmark_folder_once(tmp_path: Path) -> None:
+    out = tmp_path / "sru-bench"
+    assert main(["bench", "--quick", "--no-progress", "--modes", "train", "--out", str(out)]) == 0
+    report = json.loads((out / "bench.json").read_text())
+    assert set(report["times_ms"]["cpu"]) == {"train"}
+    assert (out / "command.txt").read_text().startswith("rnnbook bench --quick")
+    assert main(["bench", "--quick", "--out", str(out)]) == 2  # never overwritten
+    assert not list(tmp_path.glob(".*partial"))

@@ -207,6 +207,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--quick", action="store_true", help="tiny sizes and 3 repeats (a smoke test)"
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="also write a benchmark folder: bench.json (the report) and command.txt",
+    )
     modes = parser.add_subparsers(dest="bench_mode", metavar="{grid}")
     grid = modes.add_parser(
         "grid", help="precompute a timing slider: one frame per hidden size (rnnbook.grid)"
@@ -233,6 +238,9 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.quick:
         sizes.update(QUICK)
+    out = None if getattr(args, "out", None) is None else Path(args.out)
+    if out is not None and (not str(args.out).strip() or out.exists()):
+        raise ValueError(f"bench: expected --out to name a new folder, got {args.out!r}")
     for key, value in sizes.items():
         if value < 1:
             raise ValueError(f"bench: expected a positive {key}, got {value}")
@@ -300,7 +308,18 @@ def run(args: argparse.Namespace) -> int:
     backends = ", ".join(f"{d}: {b}" for d, b in report["sru_backend"].items())
     print(f"SRU kernel: {backends} (C++ built in {report['compile_seconds']:.2f} s)")
     print(json.dumps(report, sort_keys=True))
+    if out is not None:
+        _write_bench_folder(out, report, getattr(args, "command_line", "rnnbook bench"))
     return 0
+
+
+def _write_bench_folder(out: Path, report: dict[str, Any], command: str) -> None:
+    """Write ``bench.json`` and ``command.txt`` into a new sibling, then rename into place."""
+    partial = out.with_name(f".{out.name}.partial")
+    partial.mkdir(parents=True, exist_ok=True)
+    (partial / "bench.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    (partial / "command.txt").write_text(command + "\n")
+    partial.rename(out)
 
 
 # ----------------------------------------------------------------------------- timing grid
