@@ -8,7 +8,7 @@ from torch import nn
 
 import rnnbook
 from rnnbook.models import ModelConfig, build_model
-from rnnbook.probes import connectivity, lstm_trace, unit_correlations
+from rnnbook.probes import connectivity, input_gradient_norms, lstm_trace, unit_correlations
 from rnnbook.tasks import make_task
 
 
@@ -65,3 +65,18 @@ def test_connectivity_is_causal_and_normalised() -> None:
     torch.testing.assert_close(matrix.sum(1), torch.ones(steps))
     assert float(matrix.triu(diagonal=1).abs().max()) == 0.0  # no output sees the future
     assert model.training  # the mode is restored
+
+
+@pytest.mark.parametrize("cell", ["torch-rnn", "torch-lstm", "sru"])
+def test_input_gradients_are_the_gradient_at_each_input(cell: str) -> None:
+    torch.manual_seed(0)
+    task = make_task("adding", seq_len=12)
+    model = build_model(task, ModelConfig(cell=cell, hidden_size=6))
+    data = task.generate(5, seed=0)
+    norms = input_gradient_norms(model, task.loss, data.inputs, data.targets)
+    assert norms.shape == (12,)
+    # the same numbers by hand: perturb nothing, differentiate the loss w.r.t. the inputs
+    inputs = data.inputs.clone().requires_grad_(True)
+    task.loss(model(inputs), data.targets).backward()
+    assert inputs.grad is not None
+    torch.testing.assert_close(norms, inputs.grad.transpose(0, 1).flatten(1).norm(dim=1))

@@ -9,22 +9,25 @@ Three views, each computed from a committed run so that the static page can show
 - :func:`unit_correlations` finds the units whose value follows a quantity of the input
   (a running sum, a count), the way Karpathy plotted single cells over a text;
 - :func:`connectivity` measures ``∂ output_t / ∂ input_s`` for every pair of steps, the
-  Distill "Memorization in RNNs" view.
+  Distill "Memorization in RNNs" view;
+- :func:`input_gradient_norms` measures ``‖∂L/∂x_t‖``, how much the loss can still learn
+  from the input at each step: the same quantity for every cell, whatever its state.
 
 Introduced in the digit-sum, copy and adding chapters.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
 from rnnbook.checks import check_int
-from rnnbook.models import SequenceModel
+from rnnbook.models import SequenceModel, eval_mode
 
-__all__ = ["LSTMTrace", "connectivity", "lstm_trace", "unit_correlations"]
+__all__ = ["LSTMTrace", "connectivity", "input_gradient_norms", "lstm_trace", "unit_correlations"]
 
 
 @dataclass(frozen=True)
@@ -138,9 +141,7 @@ def connectivity(model: SequenceModel, inputs: Tensor, targets: Tensor | None = 
         raise ValueError("connectivity: expected a token SequenceModel (rnnbook.models)")
     if inputs.dim() != 2 or inputs.shape[1] == 0:
         raise ValueError(f"connectivity: expected inputs (N, T >= 1), got {tuple(inputs.shape)}")
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         features = model.encode(inputs).detach().requires_grad_(True)  # (T, N, E)
         hidden, _ = model.rnn(features)  # (T, N, H)
         log_probs = torch.log_softmax(model.head(hidden), dim=-1)  # (T, N, V)
@@ -155,6 +156,38 @@ def connectivity(model: SequenceModel, inputs: Tensor, targets: Tensor | None = 
             (grad,) = torch.autograd.grad(picked[t].sum(), features, retain_graph=t < steps - 1)
             rows.append(grad.norm(dim=-1).mean(dim=1))  # (T_in,)
         matrix = torch.stack(rows)  # (T_out, T_in)
-    finally:
-        model.train(was_training)
     return matrix / matrix.sum(dim=1, keepdim=True).clamp_min(1e-30)
+
+
+def input_gradient_norms(
+    model: SequenceModel,
+    loss_fn: Callable[[Tensor, Tensor], Tensor],
+    inputs: Tensor,
+    targets: Tensor,
+) -> Tensor:
+    """``‖∂L/∂x_t‖`` for every step ``t``: (T,), the loss's gradient at each encoded input.
+
+    Unlike a gradient with respect to the state, which is ``h_t`` for one cell and
+    ``c_t`` for another, the input at step ``t`` is the same thing for every model, so the
+    curves of different cells can be compared. The norm is taken over the batch and the
+    features of step ``t``.
+
+    Args:
+        model: a :class:`rnnbook.models.SequenceModel`.
+        loss_fn: the task's loss, ``loss_fn(outputs, targets) -> scalar`` (``task.loss``).
+        inputs, targets: one batch, as the task generates it.
+    """
+    if not isinstance(model, SequenceModel):
+        raise ValueError("input_gradient_norms: expected a SequenceModel (rnnbook.models)")
+    if not callable(loss_fn):
+        raise ValueError("input_gradient_norms: expected a callable loss_fn, e.g. task.loss")
+    with eval_mode(model):
+        features = model.encode(inputs).detach().requires_grad_(True)  # (T, N, F)
+        hidden, _ = model.rnn(features)  # (T, N, H)
+        outputs = model.head(hidden[-1] if model.output_mode == "last" else hidden)
+        if model.output_mode != "last":
+            outputs = outputs.transpose(0, 1)  # (N, T, O), batch first like the targets
+        loss = loss_fn(outputs, targets)
+        (grad,) = torch.autograd.grad(loss, features)
+    norms: Tensor = grad.flatten(1).norm(dim=1)  # (T,)
+    return norms
