@@ -192,6 +192,15 @@ def _parser(entry: Setting) -> Callable[[str], Any]:
     return parsers[entry.kind]
 
 
+_METAVARS = {
+    "int": "N",
+    "positive_int": "N",
+    "non_negative_int": "N",
+    "threads": "N",
+    "str": "NAME",
+}
+
+
 def _help(entry: Setting) -> str:
     if entry.kind == "switch" or entry.cli_default is None:
         return entry.help
@@ -214,7 +223,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     for entry in settings(RunConfig):
         group = groups.get(entry.group)
         if group is None:
-            group = groups[entry.group] = parser.add_argument_group(entry.group)
+            title = {"train": "training"}.get(entry.group, entry.group)
+            group = groups[entry.group] = parser.add_argument_group(title)
         if entry.kind == "switch":
             group.add_argument(entry.flag, dest=entry.path, action="store_true", help=_help(entry))
         else:
@@ -224,6 +234,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                 type=_parser(entry),
                 choices=entry.choices,
                 default=entry.cli_default,
+                metavar=None if entry.choices else _METAVARS.get(entry.kind, "X"),
                 help=_help(entry),
             )
         if entry.none_flag:
