@@ -157,6 +157,17 @@ CLI_CASES: dict[str, tuple[list[str], str]] = {
         ],
         "diverged",
     ),
+    "grid-out-exists": (
+        ["grid", "echo", "--out", "RUN", "--vary", "task.delay=1,2", "--metric", "accuracy"],
+        "already exists",
+    ),
+    "grid-overwrite-in-place": (
+        [
+            *("grid", "echo", "--out", "RUN", "--vary", "task.delay=1,2"),
+            *("--metric", "accuracy", "--overwrite"),
+        ],
+        "remove it first",
+    ),
     "evaluate-seed-1.5": (["evaluate", "RUN", "--seed", "1.5"], "--seed"),
     "evaluate-threads-100000": (["evaluate", "RUN", "--threads", "100000"], "256"),
     "evaluate-device-unknown": (["evaluate", "RUN", "--device", "tpu"], "unknown device"),

@@ -238,7 +238,11 @@ def _cmd_grid(args: argparse.Namespace) -> None:
     setting, values = _grid_values(args.vary)
     config = run_config_from_args(args)
     config.make_task()
-    _check_writable(args.out, args.overwrite)
+    if args.overwrite and Path(args.out).exists():  # run_grid writes run folders in place
+        raise UsageError(
+            f"--out {args.out}: a grid cannot be overwritten in place; remove it first"
+        )
+    _check_writable(args.out)
     command = train_command(config, args.out, command="grid")
     command += f" --vary {shlex.quote(args.vary)} --metric {args.metric}"
     grid = run_grid(config, setting, values, args.out, args.metric, command)
