@@ -1,7 +1,7 @@
 """How the command line maps to a run: the arguments of ``rnnbook train`` and ``rnnbook grid``.
 
 Nothing here is typed twice: :func:`add_run_arguments` declares one flag per setting of
-:class:`~rnnbook.runs.RunConfig` (and of its model and training parts), with the help,
+:class:`~rnnbook.run_config.RunConfig` (and of its model and training parts), with the help,
 default and parser that the field's metadata gives (:mod:`rnnbook.config`);
 :func:`run_config_from_args` reads them back; :func:`rnnbook.config.train_command` goes
 from a config to the shortest command that reproduces it. The task options come from the
@@ -210,7 +210,7 @@ def _help(entry: Setting) -> str:
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of one run (task, --out, model, training, data): `train` and `grid`.
 
-    One flag per setting of :class:`~rnnbook.runs.RunConfig`, from its fields' metadata.
+    One flag per setting of :class:`~rnnbook.run_config.RunConfig`, from its fields' metadata.
     """
     parser.add_argument(
         "task", choices=available_tasks(), metavar="TASK", help=", ".join(available_tasks())
@@ -248,7 +248,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_config_from_args(args: argparse.Namespace) -> RunConfig:
-    """The :class:`rnnbook.runs.RunConfig` that ``rnnbook train`` arguments describe."""
+    """The :class:`rnnbook.run_config.RunConfig` that ``rnnbook train`` arguments describe."""
     data: dict[str, Any] = {
         "task": args.task,
         "task_options": task_overrides(args, args.task),

@@ -109,7 +109,7 @@ def check_fits(
 
 
 def check_run_fits(config: Any, task: Task | None = None) -> None:
-    """Raise a one-line ``ValueError`` if a :class:`~rnnbook.runs.RunConfig` would not fit
+    """Raise a one-line ``ValueError`` if a :class:`~rnnbook.run_config.RunConfig` would not fit
     in memory, training or testing."""
     task = task or config.make_task()
     samples = [config.train_samples, config.val_samples]
