@@ -148,3 +148,21 @@ def test_cell_bad_input_raises(name: str) -> None:
     state = (bad, bad) if name in ("lstm", "mlstm") else bad
     with pytest.raises(ValueError, match=rf"{label}: expected \w+ of shape \(2, 4\), got \(2, 5\)"):
         cell(torch.zeros(2, 3), state)
+
+
+@pytest.mark.parametrize("name", sorted(CELLS))
+@pytest.mark.parametrize(("args", "argument"), [((True, 4), "input_size"), ((4, 0), "hidden_size")])
+def test_cell_sizes_are_checked_like_the_stacks(name: str, args: tuple, argument: str) -> None:
+    """``LSTMCell(True, 4)`` used to be accepted while ``LSTM(True, 4)`` was rejected."""
+    with pytest.raises(ValueError, match=rf"expected a positive int {argument}, got"):
+        CELLS[name](*args)
+
+
+@pytest.mark.parametrize("name", sorted(CELLS))
+def test_cell_state_must_match_the_input(name: str) -> None:
+    cell = CELLS[name](3, 4)
+    label = type(cell).__name__
+    other = torch.zeros(2, 4, dtype=torch.float64)
+    state = (other, other) if name in ("lstm", "mlstm") else other
+    with pytest.raises(ValueError, match=rf"{label}: expected \w+ with the input's dtype"):
+        cell(torch.zeros(2, 3), state)

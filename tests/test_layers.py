@@ -182,3 +182,28 @@ def test_time_loop_unbinds_instead_of_indexing(name: str) -> None:
     names = _graph_node_names(out)
     assert "SelectBackward0" not in names
     assert names.count("UnbindBackward0") >= 2
+
+
+@pytest.mark.parametrize("name", sorted(OURS))
+def test_empty_sequence_and_foreign_state_raise(name: str) -> None:
+    module = OURS[name](4, 6, num_layers=2)
+    label = type(module).__name__
+    with pytest.raises(ValueError, match=rf"{label}: expected a sequence of at least one step"):
+        module(torch.zeros(0, 2, 4))
+    with pytest.raises(ValueError, match=rf"{label}: expected a sequence of at least one step"):
+        module(torch.zeros(0, 4))  # unbatched
+    good = _initial_state(name, 2, 2, 6, torch.float64)  # the input is float32
+    with pytest.raises(ValueError, match=rf"{label}: expected \w_0 with the input's dtype"):
+        module(torch.zeros(5, 2, 4), good)
+    with pytest.raises(ValueError, match=rf"{label}: expected state to be a"):
+        module(torch.zeros(5, 2, 4), [torch.zeros(2, 2, 6)])
+
+
+@pytest.mark.parametrize("name", sorted(OURS))
+@pytest.mark.parametrize(
+    ("args", "argument"),
+    [((True, 4), "input_size"), ((4, 4, 2.0), "num_layers"), ((4, 4, 1, True, False, 2.0), "")],
+)
+def test_constructor_arguments_are_checked(name: str, args: tuple, argument: str) -> None:
+    with pytest.raises(ValueError, match=rf"expected .*{argument}"):
+        OURS[name](*args)

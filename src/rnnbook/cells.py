@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rnnbook.checks import check_positive_int
+
 Params: TypeAlias = dict[str, Tensor | None]
 State: TypeAlias = Tensor | tuple[Tensor, Tensor]
 
@@ -47,6 +49,44 @@ def check_shape(module: str, what: str, tensor: Tensor, expected: Sequence[int])
         raise ValueError(
             f"{module}: expected {what} of shape {tuple(expected)}, got {tuple(tensor.shape)}"
         )
+
+
+def check_state(
+    module: str,
+    state: object,
+    names: Sequence[str],
+    expected: Sequence[int],
+    like: Tensor,
+    what: str = "state",
+) -> list[Tensor]:
+    """Validate a recurrent state and return its tensors, in the order of ``names``.
+
+    The one state check of the package (cells, stacks and the SRU use it). A state with
+    one name is a tensor; with two (``("h_0", "c_0")``) a tuple of two tensors. Each must be
+    floating point, shaped ``expected``, and share ``like``'s dtype and device (``like`` is
+    the input), as ``torch.nn`` requires.
+    """
+    if len(names) == 1:
+        if not isinstance(state, Tensor):
+            raise ValueError(
+                f"{module}: expected {what} to be a tensor {names[0]}, got {type(state).__name__}"
+            )
+        tensors = [state]
+    else:
+        if not isinstance(state, tuple) or len(state) != len(names):
+            raise ValueError(
+                f"{module}: expected {what} to be a tuple ({', '.join(names)}), "
+                f"got {type(state).__name__}"
+            )
+        tensors = list(state)
+    for name, tensor in zip(names, tensors, strict=True):
+        check_shape(module, name, tensor, expected)
+        if tensor.dtype != like.dtype or tensor.device != like.device:
+            raise ValueError(
+                f"{module}: expected {name} with the input's dtype {like.dtype} on "
+                f"{like.device}, got {tensor.dtype} on {tensor.device}"
+            )
+    return tensors
 
 
 def check_step_input(module: str, x: Tensor, input_size: int) -> tuple[Tensor, bool]:
@@ -222,11 +262,8 @@ class _Cell(nn.Module):
 
     def __init__(self, recurrence: Recurrence, input_size: int, hidden_size: int, bias: bool):
         super().__init__()
-        for size_name, size in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if not isinstance(size, int) or size <= 0:
-                raise ValueError(
-                    f"{type(self).__name__}: expected a positive int {size_name}, got {size!r}"
-                )
+        check_positive_int(type(self).__name__, "input_size", input_size)
+        check_positive_int(type(self).__name__, "hidden_size", hidden_size)
         self.recurrence = recurrence
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -248,23 +285,13 @@ class _Cell(nn.Module):
         x, unbatched = check_step_input(name, x, self.input_size)
         expected = (self.hidden_size,) if unbatched else (x.shape[0], self.hidden_size)
         zeros = x.new_zeros(x.shape[0], self.hidden_size)
-        state: State
-        if self.recurrence.has_cell:
-            if hx is None:
-                state = (zeros, zeros)
-            else:
-                if not isinstance(hx, tuple) or len(hx) != 2:
-                    raise ValueError(f"{name}: expected hx to be a tuple (h, c), got {type(hx)}")
-                check_shape(name, "h", hx[0], expected)
-                check_shape(name, "c", hx[1], expected)
-                state = (hx[0].reshape(zeros.shape), hx[1].reshape(zeros.shape))
-        elif hx is None:
-            state = zeros
+        names = ("h", "c") if self.recurrence.has_cell else ("hx",)
+        if hx is None:
+            tensors = [zeros] * len(names)
         else:
-            if not isinstance(hx, Tensor):
-                raise ValueError(f"{name}: expected hx to be a tensor, got {type(hx)}")
-            check_shape(name, "hx", hx, expected)
-            state = hx.reshape(zeros.shape)
+            tensors = check_state(name, hx, names, expected, x, what="hx")
+            tensors = [t.reshape(zeros.shape) for t in tensors]
+        state: State = (tensors[0], tensors[1]) if self.recurrence.has_cell else tensors[0]
         params = self._params()
         new = self.recurrence.step(self.recurrence.project(x, params), state, params)
         if unbatched:

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 __all__ = ["State", "Step", "cell_step", "hidden_gradient_norms", "scale_spectral_radius_"]
 
 State = Tensor | tuple[Tensor, ...]
-# One time step: (x_t (N, I), state or None) -> (h_t (N, H), next state).
+#: A single time step, ``(x_t (N, I), state or None) -> (h_t (N, H), next state)``.
 Step = Callable[[Tensor, State | None], tuple[Tensor, State]]
 
 

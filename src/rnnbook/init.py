@@ -9,12 +9,11 @@ Biases are split between ``bias_ih`` and ``bias_hh``: the whole value goes to
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 
 from rnnbook.cells import LSTMCell, MLSTMCell
+from rnnbook.checks import check_finite
 from rnnbook.layers import LSTM, MLSTM
 from rnnbook.sru import SRU, SRUCell
 
@@ -82,7 +81,7 @@ def chrono_init_(module: nn.Module, t_max: float) -> None:
         >>> lstm = torch.nn.LSTM(4, 8)
         >>> chrono_init_(lstm, t_max=100)
     """
-    if not float(t_max) >= 2.0:
+    if check_finite("chrono_init_", "t_max", t_max) < 2.0:
         raise ValueError(f"chrono_init_: expected t_max >= 2, got {t_max!r}")
     with torch.no_grad():
         for kind, bias, bias_hh in _gated_biases("chrono_init_", module):
@@ -109,8 +108,7 @@ def forget_bias_init_(module: nn.Module, value: float) -> None:
 
         >>> forget_bias_init_(torch.nn.LSTM(4, 8), 1.0)
     """
-    if not math.isfinite(value):
-        raise ValueError(f"forget_bias_init_: expected a finite value, got {value!r}")
+    value = check_finite("forget_bias_init_", "value", value)
     with torch.no_grad():
         for kind, bias, bias_hh in _gated_biases("forget_bias_init_", module):
             hidden = bias.numel() // (2 if kind == "sru" else 4)

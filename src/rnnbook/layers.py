@@ -8,6 +8,11 @@ values and store the same parameters (``weight_ih_l0``, ``weight_hh_l0``,
 
 Per layer, the input projection ``W_ih x_t + b_ih`` of all time steps is one matrix
 product; only the recurrent part runs in a loop over ``x.unbind(0)``.
+
+:class:`LayerStack` holds what every sequence module shares (size checks, the initial
+state, dropout between layers, ``batch_first``, unbatched input); :class:`RecurrentStack`
+adds the layers of a :class:`rnnbook.cells.Recurrence`, and :class:`rnnbook.SRU` adds its
+own fused layers.
 """
 
 from __future__ import annotations
@@ -27,10 +32,11 @@ from rnnbook.cells import (
     Recurrence,
     State,
     check_floating,
-    check_shape,
+    check_state,
     make_parameters,
     rnn_recurrence,
 )
+from rnnbook.checks import check_fraction, check_positive_int
 
 
 def check_sequence(
@@ -44,34 +50,40 @@ def check_sequence(
             f"{module}: expected input of shape {layout.format(input_size)} or "
             f"(T, {input_size}), got {tuple(x.shape)}"
         )
-    if x.dim() == 2:
-        return x.unsqueeze(1), True
-    return (x.transpose(0, 1) if batch_first else x), False
+    seq = x.unsqueeze(1) if x.dim() == 2 else (x.transpose(0, 1) if batch_first else x)
+    if seq.shape[0] == 0:
+        raise ValueError(
+            f"{module}: expected a sequence of at least one step, got T = 0 "
+            f"(input of shape {tuple(x.shape)})"
+        )
+    return seq, x.dim() == 2
 
 
 def check_sizes(
     module: str, input_size: int, hidden_size: int, num_layers: int, dropout: float
 ) -> None:
     """Validate constructor arguments shared by every sequence module."""
-    for name, size in (
-        ("input_size", input_size),
-        ("hidden_size", hidden_size),
-        ("num_layers", num_layers),
-    ):
-        if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
-            raise ValueError(f"{module}: expected a positive int {name}, got {size!r}")
-    if not 0.0 <= float(dropout) <= 1.0:
-        raise ValueError(f"{module}: expected dropout in [0, 1], got {dropout!r}")
+    check_positive_int(module, "input_size", input_size)
+    check_positive_int(module, "hidden_size", hidden_size)
+    check_positive_int(module, "num_layers", num_layers)
+    check_fraction(module, "dropout", dropout, closed=True)
 
 
-class RecurrentStack(nn.Module):
-    """Shared plumbing of the sequence modules: parameters, checks, the time loop, layers."""
+class LayerStack(nn.Module):
+    """Shared plumbing of every sequence module: sizes, states, layers, dropout, layout.
 
-    recurrence: Recurrence
+    A subclass registers its parameters and implements :meth:`run_layer` (one layer over
+    the whole sequence); :meth:`_forward` does the rest the way ``torch.nn`` does: checks
+    the input (``batch_first``, unbatched ``(T, I)``), splits the initial state
+    ``(L, N, H)`` into one state per layer (zeros if omitted), applies dropout between
+    layers while training, and stacks the final states. ``STATE_NAMES`` names the state's
+    tensors: ``("h_0",)``, ``("h_0", "c_0")`` or, for the SRU, ``("c_0",)``.
+    """
+
+    STATE_NAMES: tuple[str, ...] = ("h_0",)
 
     def __init__(
         self,
-        recurrence: Recurrence,
         input_size: int,
         hidden_size: int,
         num_layers: int,
@@ -81,17 +93,12 @@ class RecurrentStack(nn.Module):
     ) -> None:
         super().__init__()
         check_sizes(type(self).__name__, input_size, hidden_size, num_layers, dropout)
-        self.recurrence = recurrence
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.bias = bias
         self.batch_first = batch_first
         self.dropout = float(dropout)
-        for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size
-            for name, param in make_parameters(recurrence, layer_input, hidden_size, bias).items():
-                self.register_parameter(f"{name}_l{layer}", param)
 
     def extra_repr(self) -> str:
         return (
@@ -99,52 +106,28 @@ class RecurrentStack(nn.Module):
             f"bias={self.bias}, batch_first={self.batch_first}, dropout={self.dropout}"
         )
 
-    def layer_params(self, layer: int) -> Params:
-        """The parameters of ``layer`` under the cell names (``weight_ih``, ...)."""
-        names = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
-        if self.recurrence.multiplicative:
-            names += ["weight_mx", "weight_mh"]
-        return {name: getattr(self, f"{name}_l{layer}") for name in names}
-
-    def _initial_states(self, x: Tensor, state: State | None, unbatched: bool) -> list[State]:
-        """Split the ``(L, N, H)`` initial state(s) into one state per layer."""
-        name = type(self).__name__
-        batch = x.shape[1]
-        shape = (self.num_layers, self.hidden_size)
-        expected = shape if unbatched else (self.num_layers, batch, self.hidden_size)
-        full = (self.num_layers, batch, self.hidden_size)
-        if state is None:
-            zeros = x.new_zeros(full)
-            tensors = [zeros, zeros] if self.recurrence.has_cell else [zeros]
-        elif self.recurrence.has_cell:
-            if not isinstance(state, tuple) or len(state) != 2:
-                raise ValueError(
-                    f"{name}: expected state to be a tuple (h_0, c_0), got {type(state).__name__}"
-                )
-            check_shape(name, "h_0", state[0], expected)
-            check_shape(name, "c_0", state[1], expected)
-            tensors = [state[0].reshape(full), state[1].reshape(full)]
-        else:
-            if not isinstance(state, Tensor):
-                raise ValueError(
-                    f"{name}: expected state to be a tensor h_0, got {type(state).__name__}"
-                )
-            check_shape(name, "h_0", state, expected)
-            tensors = [state.reshape(full)]
-        per_layer = [t.unbind(0) for t in tensors]
-        if self.recurrence.has_cell:
-            return [(h, c) for h, c in zip(*per_layer, strict=True)]
-        return list(per_layer[0])
+    def layer_input_size(self, layer: int) -> int:
+        """Features entering ``layer``: ``input_size`` for the first, ``hidden_size`` after."""
+        return self.input_size if layer == 0 else self.hidden_size
 
     def run_layer(self, layer: int, x: Tensor, state: State) -> tuple[Tensor, State]:
         """Run one layer over ``x`` (T, N, I_layer) from ``state``; return outputs (T, N, H)."""
-        params = self.layer_params(layer)
-        projected = self.recurrence.project(x, params)  # each (T, N, ·), one matmul per tensor
-        outputs = []
-        for step_inputs in zip(*(p.unbind(0) for p in projected), strict=True):
-            state = self.recurrence.step(step_inputs, state, params)
-            outputs.append(state[0] if isinstance(state, tuple) else state)
-        return torch.stack(outputs), state
+        raise NotImplementedError
+
+    def _initial_states(self, x: Tensor, state: State | None, unbatched: bool) -> list[State]:
+        """Split the ``(L, N, H)`` initial state(s) into one state per layer."""
+        names = self.STATE_NAMES
+        full = (self.num_layers, x.shape[1], self.hidden_size)
+        if state is None:
+            tensors = [x.new_zeros(full)] * len(names)
+        else:
+            expected = (self.num_layers, self.hidden_size) if unbatched else full
+            checked = check_state(type(self).__name__, state, names, expected, x)
+            tensors = [t.reshape(full) for t in checked]
+        per_layer = [t.unbind(0) for t in tensors]
+        if len(names) == 2:
+            return [(h, c) for h, c in zip(*per_layer, strict=True)]
+        return list(per_layer[0])
 
     def _forward(self, x: Tensor, state: State | None) -> tuple[Tensor, State]:
         name = type(self).__name__
@@ -159,7 +142,7 @@ class RecurrentStack(nn.Module):
         output = seq.transpose(0, 1) if self.batch_first else seq
         if unbatched:
             output = seq.squeeze(1)
-        if self.recurrence.has_cell:
+        if len(self.STATE_NAMES) == 2:
             h_n = torch.stack([f[0] for f in finals if isinstance(f, tuple)])
             c_n = torch.stack([f[1] for f in finals if isinstance(f, tuple)])
             if unbatched:
@@ -167,6 +150,47 @@ class RecurrentStack(nn.Module):
             return output, (h_n, c_n)
         h_n = torch.stack([f for f in finals if isinstance(f, Tensor)])
         return output, (h_n.squeeze(1) if unbatched else h_n)
+
+
+class RecurrentStack(LayerStack):
+    """A stack whose layers run a :class:`rnnbook.cells.Recurrence` (project, then step)."""
+
+    recurrence: Recurrence
+
+    def __init__(
+        self,
+        recurrence: Recurrence,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int,
+        bias: bool,
+        batch_first: bool,
+        dropout: float,
+    ) -> None:
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout)
+        self.recurrence = recurrence
+        self.STATE_NAMES = ("h_0", "c_0") if recurrence.has_cell else ("h_0",)
+        for layer in range(num_layers):
+            layer_input = self.layer_input_size(layer)
+            for name, param in make_parameters(recurrence, layer_input, hidden_size, bias).items():
+                self.register_parameter(f"{name}_l{layer}", param)
+
+    def layer_params(self, layer: int) -> Params:
+        """The parameters of ``layer`` under the cell names (``weight_ih``, ...)."""
+        names = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
+        if self.recurrence.multiplicative:
+            names += ["weight_mx", "weight_mh"]
+        return {name: getattr(self, f"{name}_l{layer}") for name in names}
+
+    def run_layer(self, layer: int, x: Tensor, state: State) -> tuple[Tensor, State]:
+        """Run one layer over ``x`` (T, N, I_layer) from ``state``; return outputs (T, N, H)."""
+        params = self.layer_params(layer)
+        projected = self.recurrence.project(x, params)  # each (T, N, ·), one matmul per tensor
+        outputs = []
+        for step_inputs in zip(*(p.unbind(0) for p in projected), strict=True):
+            state = self.recurrence.step(step_inputs, state, params)
+            outputs.append(state[0] if isinstance(state, tuple) else state)
+        return torch.stack(outputs), state
 
 
 _SHAPES = r"""

@@ -29,13 +29,11 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 
 from rnnbook.gradients import State, Step
 from rnnbook.layers import LSTM, MLSTM
 from rnnbook.models import SequenceModel
 from rnnbook.sru import SRU, SRUCell
-from rnnbook.sru_fast import sru_step
 from rnnbook.tasks.copy import CopyTask
 from rnnbook.train import TaskLike
 
@@ -79,15 +77,10 @@ def _check_single_layer(caller: str, rnn: nn.Module) -> None:
 
 def _one_step(rnn: nn.Module, x: Tensor, state: Any) -> tuple[Tensor, Tensor, Any]:
     """``(memory m_t, output h_t, next state)`` of one step of a one-layer module."""
-    if isinstance(rnn, SRU):  # the equations, so that h_t is computed from this very c_t
-        params = dict(rnn.named_parameters())
-        weight, weight_c = params["weight_l0"], params["weight_c_l0"]  # (K*H, I), (2H,)
-        bias = params.get("bias_l0")  # (2H,) or None
+    if isinstance(rnn, SRU):  # h_t is computed from this very c_t
         if state is None:
             state = x.new_zeros(x.shape[0], rnn.hidden_size)
-        skip = x if weight.shape[0] == 3 * rnn.hidden_size else None
-        # U_t = W x_t: (N, K*H); then f_t, r_t, c_t, h_t as in rnnbook.sru
-        h, c = sru_step(F.linear(x, weight), skip, state, weight_c, bias, rnn.alphas[0])
+        h, c = rnn.step_layer(0, x, state)  # (N, H) each
         return c, h, c  # m_t = c_t; h_t is not fed back
     output, new_state = rnn(x[None], state)  # output (1, N, H)
     hidden = output[0]  # (N, H)
@@ -185,7 +178,7 @@ def recall_accuracy_by_position(
         task: the :class:`rnnbook.tasks.copy.CopyTask` that made ``inputs``.
         inputs, targets: (N, T) token ids.
         chunk_len: feed the sequences in pieces of this many steps, carrying the state
-            from piece to piece (the seed's test on longer sequences); ``None``: whole.
+            from piece to piece (the source assignment's test on longer sequences); ``None``: whole.
 
     Returns:
         ``(K,)`` tensor, ``K = output_len``; its mean is the task's ``symbol_accuracy``.

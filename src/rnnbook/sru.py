@@ -2,8 +2,10 @@ r"""The Simple Recurrent Unit (Lei et al. 2018): one big projection, then a chea
 
 Per layer, every matrix product of the SRU depends on the input only, so the
 projections of all time steps are one matrix product ``U = x W^T``; what is left
-is elementwise and runs in :mod:`rnnbook.sru_fast` (a reference loop in PyTorch ops,
-or a fused kernel with a hand-written backward).
+is elementwise and runs behind the one interface of :mod:`rnnbook.kernels` (a fused C++
+kernel on the CPU, a Triton kernel on CUDA, or the reference loop in PyTorch ops).
+:class:`SRU` is a :class:`rnnbook.layers.LayerStack`, so sizes, states, dropout and
+``batch_first`` behave exactly as in the other sequence modules.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnbook.cells import check_shape, check_step_input
-from rnnbook.layers import check_sequence, check_sizes
-from rnnbook.sru_fast import sru_layer, sru_step
+from rnnbook.cells import State, check_state, check_step_input
+from rnnbook.checks import check_finite
+from rnnbook.kernels import sru_layer, sru_step
+from rnnbook.layers import LayerStack, check_sizes
 
 Mode = Literal["fast", "reference"]
 
@@ -51,8 +54,19 @@ def _init_layer(weight: Tensor, weight_c: Tensor, bias: Tensor | None, highway_b
             bias[hidden:].fill_(highway_bias)
 
 
-def _alpha(input_size: int, hidden_size: int, highway_bias: float) -> float:
-    return math.sqrt(1.0 + 2.0 * math.exp(highway_bias)) if input_size == hidden_size else 1.0
+# σ(60) is 1 in float64: a larger highway bias only pushes α = √(1 + 2e^b) toward overflow
+_MAX_HIGHWAY_BIAS = 60.0
+
+
+def _alpha(module: str, input_size: int, hidden_size: int, highway_bias: float) -> float:
+    """The skip scale α: √(1 + 2 e^{b_r}) for an identity skip, 1 for a projected one."""
+    bias = check_finite(module, "highway_bias", highway_bias)
+    if bias > _MAX_HIGHWAY_BIAS:
+        raise ValueError(
+            f"{module}: expected highway_bias <= {_MAX_HIGHWAY_BIAS:g} (beyond it r_t is "
+            f"exactly 1 and the scale sqrt(1 + 2 exp(b)) overflows), got {highway_bias!r}"
+        )
+    return math.sqrt(1.0 + 2.0 * math.exp(bias)) if input_size == hidden_size else 1.0
 
 
 class SRUCell(nn.Module):
@@ -68,7 +82,7 @@ class SRUCell(nn.Module):
         self.weight = nn.Parameter(torch.empty(blocks * hidden_size, input_size))
         self.weight_c = nn.Parameter(torch.empty(2 * hidden_size))
         self.bias_fr = nn.Parameter(torch.empty(2 * hidden_size)) if bias else None
-        self.alpha = _alpha(input_size, hidden_size, highway_bias)
+        self.alpha = _alpha("SRUCell", input_size, hidden_size, highway_bias)
         _init_layer(self.weight, self.weight_c, self.bias_fr, highway_bias)
 
     def extra_repr(self) -> str:
@@ -81,8 +95,8 @@ class SRUCell(nn.Module):
         if hx is None:
             c = x.new_zeros(batch_shape)
         else:
-            check_shape("SRUCell", "c", hx, (self.hidden_size,) if unbatched else batch_shape)
-            c = hx.reshape(batch_shape)
+            expected = (self.hidden_size,) if unbatched else batch_shape
+            c = check_state("SRUCell", hx, ("c",), expected, x, what="hx")[0].reshape(batch_shape)
         skip = x if self.input_size == self.hidden_size else None
         # U_t = W x_t: (N, K*H)
         u = F.linear(x, self.weight)
@@ -123,7 +137,9 @@ SRUCell.__doc__ = (
 )
 
 
-class SRU(nn.Module):
+class SRU(LayerStack):
+    STATE_NAMES = ("c_0",)
+
     def __init__(
         self,
         input_size: int,
@@ -136,76 +152,107 @@ class SRU(nn.Module):
         highway_bias: float = 0.0,
         mode: Mode = "fast",
     ) -> None:
-        super().__init__()
-        check_sizes("SRU", input_size, hidden_size, num_layers, dropout)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout)
         if mode not in ("fast", "reference"):
             raise ValueError(f"SRU: expected mode 'fast' or 'reference', got {mode!r}")
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bias = bias
-        self.batch_first = batch_first
-        self.dropout = float(dropout)
         self.mode: Mode = mode
         self.alphas: list[float] = []
         for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size
+            layer_input = self.layer_input_size(layer)
             blocks = 3 if layer_input == hidden_size else 4
             weight = nn.Parameter(torch.empty(blocks * hidden_size, layer_input))
             weight_c = nn.Parameter(torch.empty(2 * hidden_size))
             bias_fr = nn.Parameter(torch.empty(2 * hidden_size)) if bias else None
+            self.alphas.append(_alpha("SRU", layer_input, hidden_size, highway_bias))
             _init_layer(weight, weight_c, bias_fr, highway_bias)
             self.register_parameter(f"weight_l{layer}", weight)
             self.register_parameter(f"weight_c_l{layer}", weight_c)
             self.register_parameter(f"bias_l{layer}", bias_fr)
-            self.alphas.append(_alpha(layer_input, hidden_size, highway_bias))
 
     def extra_repr(self) -> str:
-        return (
-            f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
-            f"bias={self.bias}, batch_first={self.batch_first}, dropout={self.dropout}, "
-            f"mode={self.mode!r}"
-        )
+        return f"{super().extra_repr()}, mode={self.mode!r}"
 
-    def run_layer(self, layer: int, x: Tensor, c0: Tensor) -> tuple[Tensor, Tensor]:
-        """Run one layer over ``x`` (T, N, I_layer) from ``c0`` (N, H); return ``(h, c_T)``."""
-        weight: Tensor = getattr(self, f"weight_l{layer}")
-        weight_c: Tensor = getattr(self, f"weight_c_l{layer}")
-        bias: Tensor | None = getattr(self, f"bias_l{layer}")
-        alpha = self.alphas[layer]
-        if self.mode == "fast" and x.shape[0] > 1:  # one step: the fused kernel saves nothing
-            return sru_layer(x, weight, weight_c, bias, c0, alpha)
-        skip = x if weight.shape[0] == 3 * self.hidden_size else None
-        # U = W x for all t at once: (T, N, K*H)
-        u = F.linear(x, weight)
-        c = c0
-        outputs = []
-        skips = skip.unbind(0) if skip is not None else [None] * x.shape[0]
-        for u_t, s_t in zip(u.unbind(0), skips, strict=True):
-            h, c = sru_step(u_t, s_t, c, weight_c, bias, alpha)
-            outputs.append(h)
-        return torch.stack(outputs), c
+    def run_layer(self, layer: int, x: Tensor, state: State) -> tuple[Tensor, Tensor]:
+        """Run one layer over ``x`` (T, N, I_layer) from ``c0`` (N, H); return ``(h, c_T)``.
+
+        ``mode="fast"`` lets :func:`rnnbook.kernels.recurrence.sru_layer` pick the fused
+        kernel for the tensors' device; ``"reference"`` runs the reference loop, which
+        autograd differentiates.
+        """
+        assert isinstance(state, Tensor)
+        return sru_layer(
+            x,
+            getattr(self, f"weight_l{layer}"),  # (K*H, I_layer)
+            getattr(self, f"weight_c_l{layer}"),  # (2H,)
+            getattr(self, f"bias_l{layer}"),  # (2H,) or None
+            state,
+            self.alphas[layer],
+            backend="auto" if self.mode == "fast" else "torch",
+            caller="SRU",
+        )
 
     def forward(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Run the whole sequence; shapes as in the class docstring."""
-        seq, unbatched = check_sequence("SRU", x, self.input_size, self.batch_first)
-        full = (self.num_layers, seq.shape[1], self.hidden_size)
+        output, c_n = self._forward(x, state)
+        assert isinstance(c_n, Tensor)
+        return output, c_n
+
+    def step_layer(self, layer: int, x: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
+        """One time step of one layer, in PyTorch ops: ``(h_t, c_t)``, each ``(N, H)``.
+
+        ``x`` is the layer's input ``x_t`` ``(N, I_layer)``, ``c`` its memory ``c_{t-1}``
+        ``(N, H)``; no checks (:meth:`step` does them). ``h_t`` is computed from the very
+        tensor ``c_t`` returned, so a gradient taken with respect to ``c_t`` includes its
+        effect on ``h_t`` (what :mod:`rnnbook.memory` measures).
+        """
+        weight: Tensor = getattr(self, f"weight_l{layer}")  # (K*H, I_layer)
+        skip = x if weight.shape[0] == 3 * self.hidden_size else None
+        # U_t = W x_t: (N, K*H); then f_t, r_t, c_t, h_t
+        return sru_step(
+            F.linear(x, weight),
+            skip,
+            c,
+            getattr(self, f"weight_c_l{layer}"),
+            getattr(self, f"bias_l{layer}"),
+            self.alphas[layer],
+        )
+
+    def step(self, input: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Advance every layer by one time step (generation, per-step analyses).
+
+        Args:
+            input: ``x_t`` of shape ``(N, I)`` or ``(I,)``.
+            state: the memories ``c_{t-1}`` ``(L, N, H)`` (``(L, H)`` unbatched), or
+                ``None`` for zeros.
+
+        Returns:
+            ``(h_t, c_t)``: the last layer's output ``(N, H)`` and every layer's memory
+            ``(L, N, H)`` (``(H,)`` and ``(L, H)`` unbatched); pass ``c_t`` back as ``state``.
+            Equal to ``forward`` on a one-step sequence.
+        """
+        x, unbatched = check_step_input("SRU.step", input, self.input_size)
+        full = (self.num_layers, x.shape[0], self.hidden_size)
         if state is None:
-            c0 = seq.new_zeros(full)
+            memories = x.new_zeros(full).unbind(0)
         else:
             expected = (self.num_layers, self.hidden_size) if unbatched else full
-            check_shape("SRU", "c_0", state, expected)
-            c0 = state.reshape(full)
+            checked = check_state("SRU.step", state, ("c",), expected, x)[0]
+            memories = checked.reshape(full).unbind(0)
+        # without autograd (generation) the fused kernel is faster; with it, the reference
+        # step keeps h_t a function of the very c_t returned (see step_layer)
+        fused = self.mode == "fast" and not torch.is_grad_enabled()
         finals = []
-        for layer, c_layer in enumerate(c0.unbind(0)):
+        for layer, memory in enumerate(memories):
             if layer > 0 and self.dropout > 0.0:
-                seq = F.dropout(seq, self.dropout, self.training)
-            seq, c_n = self.run_layer(layer, seq, c_layer)
-            finals.append(c_n)
-        c_final = torch.stack(finals)
-        if unbatched:
-            return seq.squeeze(1), c_final.squeeze(1)
-        return (seq.transpose(0, 1) if self.batch_first else seq), c_final
+                x = F.dropout(x, self.dropout, self.training)
+            if fused:
+                h, c = self.run_layer(layer, x.unsqueeze(0), memory)  # (1, N, H), (N, H)
+                x = h[0]
+            else:
+                x, c = self.step_layer(layer, x, memory)  # (N, H) each
+            finals.append(c)
+        c_t = torch.stack(finals)  # (L, N, H)
+        return (x[0], c_t[:, 0]) if unbatched else (x, c_t)
 
 
 SRU.__doc__ = (
@@ -221,9 +268,11 @@ SRU.__doc__ = (
         batch_first: whether input and output are ``(N, T, ·)`` rather than ``(T, N, ·)``.
         dropout: dropout probability on the outputs of every layer but the last (training only).
         highway_bias: initial value of ``b_r`` (keyword only).
-        mode: ``"fast"`` (fused recurrence with a hand-written backward, compiled on first use,
-            see :mod:`rnnbook.sru_fast`) or ``"reference"`` (a loop of :func:`sru_step` that
-            autograd differentiates). Both compute the same values and gradients.
+        mode: ``"fast"`` (a fused recurrence with a hand-written backward: C++ on the CPU,
+            compiled on first use, Triton on CUDA; see :mod:`rnnbook.kernels`) or
+            ``"reference"`` (a loop of :func:`rnnbook.kernels.recurrence.sru_step` that autograd
+            differentiates). Both compute the same values and gradients.
+            ``RNNBOOK_SRU_BACKEND=torch`` makes ``"fast"`` run the reference loop too.
 
     Parameters per layer ``k``: ``weight_l{k}`` ``(K H, I_k)`` stacks :math:`W, W_f, W_r`
     (and :math:`W_s`, ``K = 4``, when the layer's input size differs from ``H``),
@@ -245,5 +294,8 @@ SRU.__doc__ = (
         >>> output, c_n = sru(torch.randn(5, 3, 8))
         >>> output.shape, c_n.shape
         (torch.Size([5, 3, 8]), torch.Size([2, 3, 8]))
+        >>> h_t, c_t = sru.step(torch.randn(3, 8), c_n)  # one more time step, every layer
+        >>> h_t.shape, c_t.shape
+        (torch.Size([3, 8]), torch.Size([2, 3, 8]))
 """
 )

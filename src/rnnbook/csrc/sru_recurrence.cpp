@@ -1,7 +1,14 @@
 // Fused elementwise recurrence of the SRU (Lei et al. 2018), forward and backward.
 //
-// Plain C++ (no torch headers, so it compiles in about a second); rnnbook.sru_fast
-// loads it with ctypes and wraps it in a torch.autograd.Function.
+// Plain C++ (no torch headers, so it compiles in about a second); rnnbook.kernels.loader
+// builds and loads it, rnnbook.kernels.cpp_sru calls it with ctypes after the boundary
+// checks of rnnbook.kernels.boundary, and rnnbook.kernels.recurrence wraps it in a
+// torch.autograd.Function.
+//
+// Non-finite values: every expression is written in the order PyTorch's reference step
+// evaluates it (f*c + (1-f)*x, not x + f*(c-x); sigmoid' = (g*(1-y))*y), the float exp
+// overflows to +inf like libm's, and the build keeps -fno-finite-math-only, so NaN and
+// +-inf land where the reference path puts them.
 //
 // Layout: U is (T, N, K*H) holding the projections [W x_t, W_f x_t, W_r x_t, (W_s x_t)];
 // skip rows have stride `skip_stride` (the input x itself, or U's fourth block).
@@ -16,9 +23,10 @@ namespace {
 
 // exp for float, inlined so the loops vectorise without a libm call: Cephes' expf
 // (x = k ln2 + r, |r| <= ln2 / 2, degree-6 polynomial for e^r, 2^k from the exponent bits);
-// relative error about 2e-7, like libm's.
-inline float exp_inline(float x) {
-    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+// relative error about 2e-7, like libm's. Beyond the float range it returns +inf (so a
+// sigmoid saturates to exactly 0, as torch.sigmoid does) and about 1.6e-38 below it.
+inline float exp_inline(float x_in) {
+    const float x = x_in < -87.0f ? -87.0f : (x_in > 88.0f ? 88.0f : x_in);
     const float k = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
     const float r = (x - k * 0.693359375f) + k * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
@@ -31,7 +39,7 @@ inline float exp_inline(float x) {
     const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
     float scale;
     __builtin_memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    return x_in > 88.72f ? __builtin_inff() : p * scale;  // NaN stays NaN through p
 }
 
 inline float sigmoid(float x) { return 1.0f / (1.0f + exp_inline(-x)); }
@@ -76,10 +84,12 @@ void forward(const T* U, const T* skip, int64_t skip_stride, const T* weight_c, 
                     const T f = sigmoid(u[hidden + j] + vf[j] * cp + bf);
                     const T r = sigmoid(u[2 * hidden + j] + vr[j] * cp + br);
                     const T x_tilde = u[j];
-                    const T cn = x_tilde + f * (cp - x_tilde);
+                    // c_t = f ⊙ c_{t-1} + (1 - f) ⊙ x̃_t
+                    const T cn = f * cp + (T(1) - f) * x_tilde;
                     const T as = alpha * s[j];
                     c[j] = cn;
-                    h[j] = as + r * (cn - as);
+                    // h_t = r ⊙ c_t + (1 - r) ⊙ α s_t
+                    h[j] = r * cn + (T(1) - r) * as;
                 }
             }
         }
@@ -127,14 +137,15 @@ void backward(const T* U, const T* skip, int64_t skip_stride, const T* weight_c,
                     const T r = sigmoid(u[2 * hidden + j] + vr[j] * cp + br);
                     const T as = alpha * s[j];
                     // h_t = r ⊙ c_t + (1 - r) ⊙ α s_t
-                    const T g_r = gh[j] * (c[j] - as);
+                    const T g_r = gh[j] * c[j] - gh[j] * as;
                     const T g_c = gc[j] + gh[j] * r;
                     gs[j] = gh[j] * (T(1) - r) * alpha;
                     // c_t = f ⊙ c_{t-1} + (1 - f) ⊙ x̃_t
-                    const T g_f = g_c * (cp - u[j]);
+                    const T g_f = g_c * cp - g_c * u[j];
                     gu[j] = g_c * (T(1) - f);
-                    const T g_zf = g_f * f * (T(1) - f);
-                    const T g_zr = g_r * r * (T(1) - r);
+                    // σ'(z) = σ(z) (1 - σ(z)), in torch's order: (g (1 - y)) y
+                    const T g_zf = g_f * (T(1) - f) * f;
+                    const T g_zr = g_r * (T(1) - r) * r;
                     gu[hidden + j] = g_zf;
                     gu[2 * hidden + j] = g_zr;
                     gbf[j] += g_zf;
@@ -174,5 +185,5 @@ extern "C" {
 SRU_EXPORT(float, f32)
 SRU_EXPORT(double, f64)
 
-int sru_abi_version() { return 1; }
+int sru_abi_version() { return 2; }
 }
