@@ -335,3 +335,12 @@ def test_api_fit_on_a_missing_gpu() -> None:
     echo = make_task("echo", seq_len=6, delay=1)
     with pytest.raises(ValueError, match="not available"):
         fit(build_model(echo), echo, echo.generate(8), device="cuda")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_a_missing_gpu_is_one_line(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate", str(run_dir), "--device", "cuda"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "not available" in lines[0]
+    with pytest.raises(ValueError, match="not available"):
+        load_run(run_dir, device="cuda")

@@ -264,8 +264,9 @@ def _evaluation_task(run: Run, args: argparse.Namespace) -> Task:
 
 
 def _evaluate_run(run: Run, args: argparse.Namespace) -> dict[str, float]:
+    from rnnbook.devices import resolve_device
+    from rnnbook.evaluation import evaluate
     from rnnbook.footprint import check_fits
-    from rnnbook.train import evaluate
 
     task = _evaluation_task(run, args)
     seed = (
@@ -283,12 +284,13 @@ def _evaluate_run(run: Run, args: argparse.Namespace) -> dict[str, float]:
         samples=[samples],
         training=False,
     )
+    device = resolve_device(args.device)
     return evaluate(
-        run.model,
+        run.model.to(device),
         task,
         task.data(samples, seed, args.split),
         args.batch_size,
-        device=args.device,
+        device=device,
         chunk_len=args.chunk_len,
     )
 

@@ -35,7 +35,7 @@ from typing import Any
 import torch
 
 from rnnbook.config import train_command as train_command  # re-exported
-from rnnbook.devices import check_device_name
+from rnnbook.devices import check_device_name, resolve_device
 from rnnbook.folders import (
     MANIFEST,
     check_folder_name,
@@ -226,7 +226,7 @@ def load_run(directory: str | Path, device: str | torch.device = "cpu") -> Run:
             f"load_run: {weights} is corrupted or does not match config.json: {message}"
         ) from error
     check_manifest(path, "load_run")
-    model.to(torch.device(device)).eval()
+    model.to(resolve_device(device)).eval()
     if not isinstance(command, str):
         command = train_command(config, directory)
     return Run(path, config, task, model, history, metrics, command)
