@@ -341,6 +341,7 @@ def test_api_fit_on_a_missing_gpu() -> None:
 def test_a_missing_gpu_is_one_line(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["evaluate", str(run_dir), "--device", "cuda"]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and "not available" in lines[0]
+    assert len(lines) == 1
+    assert "not available" in lines[0]
     with pytest.raises(ValueError, match="not available"):
         load_run(run_dir, device="cuda")
