@@ -18,8 +18,8 @@ The last line printed by :func:`run` is one JSON object with these keys:
     (:func:`torch.cuda.get_device_name`), the clock that timed it (``"wall"``, ``"cpu"``
     or ``"cuda-events"``) and the CPU threads, so every number names its machine.
 ``sru_backend``, ``compile_seconds``
-    ``"cpp"`` or ``"torch"`` and the first-use build time of the C++ kernel in this process
-    (``0.0`` when it was cached).
+    ``{device: "cpp" | "triton" | "torch"}``, the SRU backend each device ran, and the
+    first-use build time of the C++ kernel in this process (``0.0`` when it was cached).
 ``times_ms``
     ``{device: {mode: {model: median milliseconds}}}``.
 ``ratios``
@@ -53,8 +53,8 @@ import torch
 from rnnbook.checks import check_positive_int
 from rnnbook.costs import matmul_flop_ratio
 from rnnbook.grid import Grid, write_grid
+from rnnbook.kernels import load_extension, resolve_backend
 from rnnbook.plots import plot_timing_bars
-from rnnbook.sru_fast import load_extension
 from rnnbook.timing import (
     CLOCKS,
     CUDA_WARMUP,
@@ -207,6 +207,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--quick", action="store_true", help="tiny sizes and 3 repeats (a smoke test)"
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="also write a benchmark folder: bench.json (the report) and command.txt",
+    )
     modes = parser.add_subparsers(dest="bench_mode", metavar="{grid}")
     grid = modes.add_parser(
         "grid", help="precompute a timing slider: one frame per hidden size (rnnbook.grid)"
@@ -233,6 +238,9 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.quick:
         sizes.update(QUICK)
+    out = None if getattr(args, "out", None) is None else Path(args.out)
+    if out is not None and (not str(args.out).strip() or out.exists()):
+        raise ValueError(f"bench: expected --out to name a new folder, got {args.out!r}")
     for key, value in sizes.items():
         if value < 1:
             raise ValueError(f"bench: expected a positive {key}, got {value}")
@@ -256,7 +264,9 @@ def run(args: argparse.Namespace) -> int:
             "clock": args.clock,
         },
         "devices": {},
-        "sru_backend": "cpp" if info.available else "torch",
+        "sru_backend": {
+            device: resolve_backend("bench", torch.zeros(1, device=device)) for device in devices
+        },
         "compile_seconds": round(info.compile_seconds, 3),
         "times_ms": {},
         "ratios": {},
@@ -295,9 +305,21 @@ def run(args: argparse.Namespace) -> int:
         for key, value in ratios.items():
             print(f"  {key}: {value:.2f}")
         print(f"  SRU scan share of training time: {split['recurrence_share_train']:.0%}")
-    print(f"SRU kernel: {report['sru_backend']} (built in {report['compile_seconds']:.2f} s)")
+    backends = ", ".join(f"{d}: {b}" for d, b in report["sru_backend"].items())
+    print(f"SRU kernel: {backends} (C++ built in {report['compile_seconds']:.2f} s)")
     print(json.dumps(report, sort_keys=True))
+    if out is not None:
+        _write_bench_folder(out, report, getattr(args, "command_line", "rnnbook bench"))
     return 0
+
+
+def _write_bench_folder(out: Path, report: dict[str, Any], command: str) -> None:
+    """Write ``bench.json`` and ``command.txt`` into a new sibling, then rename into place."""
+    partial = out.with_name(f".{out.name}.partial")
+    partial.mkdir(parents=True, exist_ok=True)
+    (partial / "bench.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    (partial / "command.txt").write_text(command + "\n")
+    partial.rename(out)
 
 
 # ----------------------------------------------------------------------------- timing grid

@@ -355,6 +355,7 @@ def _run_bench(argv: Sequence[str]) -> int:
     bench.add_arguments(parser)
     parser.set_defaults(func=bench.run)
     args = parser.parse_args(list(argv))
+    args.command_line = shlex.join(["rnnbook", "bench", *argv])
     result = args.func(args)
     return int(result) if isinstance(result, int) else 0
 

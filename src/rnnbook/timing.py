@@ -39,9 +39,9 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from rnnbook.checks import check_int
+from rnnbook.kernels import load_extension, sru_recurrence
 from rnnbook.registry import available_rnns, make_rnn
 from rnnbook.sru import SRU
-from rnnbook.sru_fast import load_extension, sru_recurrence
 
 __all__ = [
     "CLOCKS",
