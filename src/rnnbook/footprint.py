@@ -97,8 +97,8 @@ def check_fits(
     (``"auto"`` is judged by the CPU's memory).
     """
     need = estimate_bytes(task, model, **sizes)
-    name = str(device)
-    limit = memory_limit("cpu" if name == "auto" else name)
+    name = "cpu" if str(device) == "auto" else str(device)
+    limit = memory_limit(name)
     if need["total"] > limit:
         parts = ", ".join(f"{k} {need[k] / GIB:.3g}" for k in ("model", "data", "activations"))
         raise ValueError(
