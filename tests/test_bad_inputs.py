@@ -157,6 +157,17 @@ CLI_CASES: dict[str, tuple[list[str], str]] = {
         ],
         "diverged",
     ),
+    "grid-out-exists": (
+        ["grid", "echo", "--out", "RUN", "--vary", "task.delay=1,2", "--metric", "accuracy"],
+        "already exists",
+    ),
+    "grid-overwrite-in-place": (
+        [
+            *("grid", "echo", "--out", "RUN", "--vary", "task.delay=1,2"),
+            *("--metric", "accuracy", "--overwrite"),
+        ],
+        "remove it first",
+    ),
     "evaluate-seed-1.5": (["evaluate", "RUN", "--seed", "1.5"], "--seed"),
     "evaluate-threads-100000": (["evaluate", "RUN", "--threads", "100000"], "256"),
     "evaluate-device-unknown": (["evaluate", "RUN", "--device", "tpu"], "unknown device"),
@@ -324,3 +335,13 @@ def test_api_fit_on_a_missing_gpu() -> None:
     echo = make_task("echo", seq_len=6, delay=1)
     with pytest.raises(ValueError, match="not available"):
         fit(build_model(echo), echo, echo.generate(8), device="cuda")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_a_missing_gpu_is_one_line(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate", str(run_dir), "--device", "cuda"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    assert "not available" in lines[0]
+    with pytest.raises(ValueError, match="not available"):
+        load_run(run_dir, device="cuda")

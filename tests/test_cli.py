@@ -358,3 +358,27 @@ def test_train_resume_and_overwrite(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main([*argv, "--overwrite"]) == 0
     assert last_json(capsys.readouterr().out) == first  # same seed, same run
     assert not partial_path(out).exists()
+
+
+def test_flags_help_and_defaults_come_from_the_config_fields(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import dataclasses
+
+    from rnnbook.cli import build_parser, run_config_from_args
+    from rnnbook.config import settings
+    from rnnbook.runs import RunConfig
+    from rnnbook.train import TrainConfig
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = "".join(capsys.readouterr().out.split())  # argparse wraps lines, even at hyphens
+    entries = settings(RunConfig)
+    declared = {f.name for part in (RunConfig,) for f in dataclasses.fields(part)}
+    assert {e.path.split(".")[0] for e in entries} | {"task", "task_options"} == declared
+    for entry in entries:
+        assert entry.flag in text
+        assert "".join(entry.help.split()) in text
+    # with no flags, the CLI builds the dataclasses' defaults (bars shown unless --quiet)
+    parsed = run_config_from_args(build_parser().parse_args(["train", "echo", "--out", "d"]))
+    assert parsed == RunConfig(task="echo", train=TrainConfig(progress=True))

@@ -245,3 +245,28 @@ def test_fit_leaves_no_global_trace() -> None:
         assert os.environ.get("OMP_NUM_THREADS") == omp
     finally:
         torch.set_num_threads(threads)
+
+
+def test_an_interrupted_group_resumes_where_it_stopped(tmp_path: Path) -> None:
+    calls = []
+
+    def cut_once(history: History) -> None:  # the second seed's second epoch
+        calls.append(history.epoch[-1])
+        if calls == [1, 2, 3, 1, 2]:
+            raise PowerCut
+
+    out = tmp_path / "g"
+    with pytest.raises(PowerCut):
+        train_group(config(epochs=3), [0, 1], out, callbacks=[cut_once])
+    assert not out.exists()
+    partial = partial_path(out)
+    assert (partial / "seed=0" / "manifest.json").is_file()  # the first seed finished
+    assert (partial_path(partial / "seed=1") / CHECKPOINT).is_file()
+    with pytest.raises(ValueError, match="unfinished group"):
+        train_group(config(epochs=3), [0, 1], out)
+    group = train_group(config(epochs=3), [0, 1], out, callbacks=[cut_once], resume=True)
+    assert calls[5:] == [2, 3]  # seed 0 not retrained; seed 1 redoes only its epoch 2
+    whole = train_run(config(epochs=3, seed=1))
+    assert same_history(group.runs[1].history, whole.history)
+    assert group.runs[1].metrics["test"] == whole.metrics["test"]
+    assert not partial.exists()

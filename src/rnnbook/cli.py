@@ -238,7 +238,11 @@ def _cmd_grid(args: argparse.Namespace) -> None:
     setting, values = _grid_values(args.vary)
     config = run_config_from_args(args)
     config.make_task()
-    _check_writable(args.out, args.overwrite)
+    if args.overwrite and Path(args.out).exists():  # run_grid writes run folders in place
+        raise UsageError(
+            f"--out {args.out}: a grid cannot be overwritten in place; remove it first"
+        )
+    _check_writable(args.out)
     command = train_command(config, args.out, command="grid")
     command += f" --vary {shlex.quote(args.vary)} --metric {args.metric}"
     grid = run_grid(config, setting, values, args.out, args.metric, command)
@@ -260,8 +264,9 @@ def _evaluation_task(run: Run, args: argparse.Namespace) -> Task:
 
 
 def _evaluate_run(run: Run, args: argparse.Namespace) -> dict[str, float]:
+    from rnnbook.devices import resolve_device
+    from rnnbook.evaluation import evaluate
     from rnnbook.footprint import check_fits
-    from rnnbook.train import evaluate
 
     task = _evaluation_task(run, args)
     seed = (
@@ -279,12 +284,13 @@ def _evaluate_run(run: Run, args: argparse.Namespace) -> dict[str, float]:
         samples=[samples],
         training=False,
     )
+    device = resolve_device(args.device)
     return evaluate(
-        run.model,
+        run.model.to(device),
         task,
         task.data(samples, seed, args.split),
         args.batch_size,
-        device=args.device,
+        device=device,
         chunk_len=args.chunk_len,
     )
 

@@ -1,7 +1,7 @@
 """How the command line maps to a run: the arguments of ``rnnbook train`` and ``rnnbook grid``.
 
 Nothing here is typed twice: :func:`add_run_arguments` declares one flag per setting of
-:class:`~rnnbook.runs.RunConfig` (and of its model and training parts), with the help,
+:class:`~rnnbook.run_config.RunConfig` (and of its model and training parts), with the help,
 default and parser that the field's metadata gives (:mod:`rnnbook.config`);
 :func:`run_config_from_args` reads them back; :func:`rnnbook.config.train_command` goes
 from a config to the shortest command that reproduces it. The task options come from the
@@ -192,6 +192,15 @@ def _parser(entry: Setting) -> Callable[[str], Any]:
     return parsers[entry.kind]
 
 
+_METAVARS = {
+    "int": "N",
+    "positive_int": "N",
+    "non_negative_int": "N",
+    "threads": "N",
+    "str": "NAME",
+}
+
+
 def _help(entry: Setting) -> str:
     if entry.kind == "switch" or entry.cli_default is None:
         return entry.help
@@ -201,7 +210,7 @@ def _help(entry: Setting) -> str:
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of one run (task, --out, model, training, data): `train` and `grid`.
 
-    One flag per setting of :class:`~rnnbook.runs.RunConfig`, from its fields' metadata.
+    One flag per setting of :class:`~rnnbook.run_config.RunConfig`, from its fields' metadata.
     """
     parser.add_argument(
         "task", choices=available_tasks(), metavar="TASK", help=", ".join(available_tasks())
@@ -214,7 +223,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     for entry in settings(RunConfig):
         group = groups.get(entry.group)
         if group is None:
-            group = groups[entry.group] = parser.add_argument_group(entry.group)
+            title = {"train": "training"}.get(entry.group, entry.group)
+            group = groups[entry.group] = parser.add_argument_group(title)
         if entry.kind == "switch":
             group.add_argument(entry.flag, dest=entry.path, action="store_true", help=_help(entry))
         else:
@@ -224,6 +234,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                 type=_parser(entry),
                 choices=entry.choices,
                 default=entry.cli_default,
+                metavar=None if entry.choices else _METAVARS.get(entry.kind, "X"),
                 help=_help(entry),
             )
         if entry.none_flag:
@@ -237,7 +248,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_config_from_args(args: argparse.Namespace) -> RunConfig:
-    """The :class:`rnnbook.runs.RunConfig` that ``rnnbook train`` arguments describe."""
+    """The :class:`rnnbook.run_config.RunConfig` that ``rnnbook train`` arguments describe."""
     data: dict[str, Any] = {
         "task": args.task,
         "task_options": task_overrides(args, args.task),

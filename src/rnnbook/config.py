@@ -1,7 +1,7 @@
 """Settings declared once: each config field carries its flag, help and parser.
 
 The run's dataclasses (:class:`~rnnbook.models.ModelConfig`,
-:class:`~rnnbook.train.TrainConfig`, :class:`~rnnbook.runs.RunConfig`) declare every
+:class:`~rnnbook.train.TrainConfig`, :class:`~rnnbook.run_config.RunConfig`) declare every
 setting with :func:`setting`::
 
     hidden_size: int = setting(64, "hidden units per layer", kind="positive_int")
@@ -189,7 +189,7 @@ def train_command(config: Any, out: str | Path, command: str = "train") -> str:
     """The ``rnnbook train`` command that reproduces a run config (only non-default flags).
 
     Args:
-        config: a :class:`~rnnbook.runs.RunConfig`.
+        config: a :class:`~rnnbook.run_config.RunConfig`.
         out: the run folder the command writes.
         command: the subcommand (``"train"``; ``rnnbook grid`` reuses the same flags).
 

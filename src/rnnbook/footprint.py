@@ -97,8 +97,8 @@ def check_fits(
     (``"auto"`` is judged by the CPU's memory).
     """
     need = estimate_bytes(task, model, **sizes)
-    name = str(device)
-    limit = memory_limit("cpu" if name == "auto" else name)
+    name = "cpu" if str(device) == "auto" else str(device)
+    limit = memory_limit(name)
     if need["total"] > limit:
         parts = ", ".join(f"{k} {need[k] / GIB:.3g}" for k in ("model", "data", "activations"))
         raise ValueError(
@@ -109,7 +109,7 @@ def check_fits(
 
 
 def check_run_fits(config: Any, task: Task | None = None) -> None:
-    """Raise a one-line ``ValueError`` if a :class:`~rnnbook.runs.RunConfig` would not fit
+    """Raise a one-line ``ValueError`` if a :class:`~rnnbook.run_config.RunConfig` would not fit
     in memory, training or testing."""
     task = task or config.make_task()
     samples = [config.train_samples, config.val_samples]

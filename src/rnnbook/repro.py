@@ -96,7 +96,7 @@ def seeded(
             torch.cuda.default_generators[index].manual_seed(seed)
         try:
             if num_threads is not None:
-                torch.set_num_threads(check_threads("seeded", num_threads))
+                torch.set_num_threads(_thread_override() or check_threads("seeded", num_threads))
             yield
         finally:
             torch.set_num_threads(threads)

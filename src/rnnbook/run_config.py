@@ -3,7 +3,7 @@
 :class:`RunConfig` gathers :class:`~rnnbook.models.ModelConfig`,
 :class:`~rnnbook.train.TrainConfig` and the data settings. Every field declares its
 command-line flag and help (:func:`rnnbook.config.setting`): ``rnnbook train``, its help,
-:func:`rnnbook.cli_args.run_config_from_args` and :func:`rnnbook.config.train_command`
+``rnnbook.cli_args.run_config_from_args`` and :func:`rnnbook.config.train_command`
 are generated from these declarations. :mod:`rnnbook.runs` re-exports the class, which is
 where the chapters import it from.
 

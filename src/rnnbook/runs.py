@@ -34,8 +34,8 @@ from typing import Any
 
 import torch
 
-from rnnbook.config import train_command
-from rnnbook.devices import check_device_name
+from rnnbook.config import train_command as train_command  # re-exported
+from rnnbook.devices import check_device_name, resolve_device
 from rnnbook.folders import (
     MANIFEST,
     check_folder_name,
@@ -46,7 +46,8 @@ from rnnbook.folders import (
 from rnnbook.footprint import check_run_fits
 from rnnbook.models import SequenceModel, build_model
 from rnnbook.repro import seed_everything
-from rnnbook.run_config import RunConfig, comparable_settings, setting_differences
+from rnnbook.run_config import RunConfig as RunConfig  # re-exported: the chapters import it here
+from rnnbook.run_config import comparable_settings, setting_differences
 from rnnbook.tasks import Task
 from rnnbook.train import Callback, History, evaluate, fit
 
@@ -54,11 +55,9 @@ __all__ = [
     "CHECKPOINT",
     "FILES",
     "Run",
-    "RunConfig",
     "load_run",
     "plot_history",
     "save_run",
-    "train_command",
     "train_run",
 ]
 
@@ -227,7 +226,7 @@ def load_run(directory: str | Path, device: str | torch.device = "cpu") -> Run:
             f"load_run: {weights} is corrupted or does not match config.json: {message}"
         ) from error
     check_manifest(path, "load_run")
-    model.to(torch.device(device)).eval()
+    model.to(resolve_device(device)).eval()
     if not isinstance(command, str):
         command = train_command(config, directory)
     return Run(path, config, task, model, history, metrics, command)

@@ -28,23 +28,17 @@ from tqdm.auto import tqdm
 from rnnbook.checkpoint import TrainingState, load_checkpoint, save_checkpoint
 from rnnbook.checks import check_finite, check_int
 from rnnbook.config import setting
-from rnnbook.devices import check_device_name, resolve_device
-from rnnbook.evaluation import Data, TaskLike, batches, evaluate, predict
+from rnnbook.devices import check_device_name as check_device_name  # re-exported
+from rnnbook.devices import resolve_device as resolve_device  # re-exported
+from rnnbook.evaluation import Data, batches
+from rnnbook.evaluation import TaskLike as TaskLike  # re-exported
+from rnnbook.evaluation import evaluate as evaluate  # re-exported: the chapters import it here
+from rnnbook.evaluation import predict as predict  # re-exported: the chapters import it here
 from rnnbook.repro import check_threads, seeded
 from rnnbook.tasks import StreamedData
 from rnnbook.tasks.base import CHUNK_SIZE
 
-__all__ = [
-    "Callback",
-    "History",
-    "TaskLike",
-    "TrainConfig",
-    "check_device_name",
-    "evaluate",
-    "fit",
-    "predict",
-    "resolve_device",
-]
+__all__ = ["MAX_LR", "Callback", "History", "TrainConfig", "fit"]
 
 MAX_LR = 1e6
 """The largest learning rate accepted: nothing trains above it, and Adam's step overflows."""
