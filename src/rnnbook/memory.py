@@ -32,7 +32,7 @@ from torch import Tensor, nn
 
 from rnnbook.gradients import State, Step
 from rnnbook.layers import LSTM, MLSTM
-from rnnbook.models import SequenceModel
+from rnnbook.models import SequenceModel, eval_mode
 from rnnbook.sru import SRU, SRUCell
 from rnnbook.tasks.copy import CopyTask
 from rnnbook.train import TaskLike
@@ -133,26 +133,21 @@ def memory_gradient_norms(
             f"memory_gradient_norms: expected a SequenceModel, got {type(model).__name__}"
         )
     _check_single_layer("memory_gradient_norms", model.rnn)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.enable_grad():
-            features = model.encode(inputs)  # (T, N, I)
-            state: Any = None
-            memories, hiddens = [], []
-            for x in features.unbind(0):  # x: (N, I)
-                memory, hidden, state = _one_step(model.rnn, x, state)
-                memories.append(memory)
-                hiddens.append(hidden)
-            stacked = torch.stack(hiddens)  # (T, N, H)
-            if model.output_mode == "last":
-                outputs = model.head(stacked[-1])  # (N, O)
-            else:
-                outputs = model.head(stacked).transpose(0, 1)  # (N, T, O)
-            loss = task.loss(outputs, targets)
-            grads = torch.autograd.grad(loss, memories, allow_unused=True)
-    finally:
-        model.train(was_training)
+    with eval_mode(model), torch.enable_grad():
+        features = model.encode(inputs)  # (T, N, I)
+        state: Any = None
+        memories, hiddens = [], []
+        for x in features.unbind(0):  # x: (N, I)
+            memory, hidden, state = _one_step(model.rnn, x, state)
+            memories.append(memory)
+            hiddens.append(hidden)
+        stacked = torch.stack(hiddens)  # (T, N, H)
+        if model.output_mode == "last":
+            outputs = model.head(stacked[-1])  # (N, O)
+        else:
+            outputs = model.head(stacked).transpose(0, 1)  # (N, T, O)
+        loss = task.loss(outputs, targets)
+        grads = torch.autograd.grad(loss, memories, allow_unused=True)
     norms = [
         (g if g is not None else torch.zeros_like(m)).norm(dim=-1).mean()
         for g, m in zip(grads, memories, strict=True)
@@ -192,14 +187,12 @@ def recall_accuracy_by_position(
             f"recall_accuracy_by_position: expected inputs (N, {task.total_len}), "
             f"got {tuple(inputs.shape)}"
         )
-    was_training = model.training
-    model.eval()
     state: Any = None
     pieces = []
-    for piece in torch.split(inputs, chunk_len or inputs.shape[1], dim=1):
-        outputs, state = model.run(piece, state)  # (N, piece, V); the state carries on
-        pieces.append(outputs)
-    model.train(was_training)
+    with eval_mode(model):
+        for piece in torch.split(inputs, chunk_len or inputs.shape[1], dim=1):
+            outputs, state = model.run(piece, state)  # (N, piece, V); the state carries on
+            pieces.append(outputs)
     k = task.config.output_len
     recalled = torch.cat(pieces, dim=1)[:, -k:].argmax(-1)  # (N, K)
     return (recalled == targets[:, -k:]).float().mean(0)
