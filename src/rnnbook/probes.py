@@ -127,10 +127,12 @@ def unit_correlations(states: Tensor, quantity: Tensor, mask: Tensor | None = No
 def connectivity(model: SequenceModel, inputs: Tensor, targets: Tensor | None = None) -> Tensor:
     """How much each output step depends on each input step: (T_out, T_in), rows sum to 1.
 
-    For every output step ``t`` and input step ``s``, the norm of the gradient of the
-    log-probability the model gives at ``t`` (to the target symbol, or to its own argmax
-    when ``targets`` is None) with respect to the encoded input at ``s``, averaged over the
-    batch, then normalised over ``s``. Causality makes the matrix lower-triangular.
+    For every output step ``t`` and input step ``s``, the norm of the gradient of the score
+    (logit) the model gives at ``t`` to the target symbol (or to its own argmax when
+    ``targets`` is None) with respect to the encoded input at ``s``, averaged over the
+    batch, then normalised over ``s``. Logits rather than log-probabilities: a confident
+    model's log-probability is flat (its gradient vanishes as p → 1) whatever it depends
+    on. Causality makes the matrix lower-triangular.
 
     Args:
         model: a :class:`rnnbook.models.SequenceModel` over tokens.
@@ -144,12 +146,12 @@ def connectivity(model: SequenceModel, inputs: Tensor, targets: Tensor | None = 
     with eval_mode(model):
         features = model.encode(inputs).detach().requires_grad_(True)  # (T, N, E)
         hidden, _ = model.rnn(features)  # (T, N, H)
-        log_probs = torch.log_softmax(model.head(hidden), dim=-1)  # (T, N, V)
-        chosen = log_probs.argmax(-1)  # (T, N)
+        logits = model.head(hidden)  # (T, N, V)
+        chosen = logits.argmax(-1)  # (T, N)
         if targets is not None:
             wanted = targets.transpose(0, 1)
             chosen = torch.where(wanted >= 0, wanted, chosen)
-        picked = log_probs.gather(-1, chosen[..., None])[..., 0]  # (T, N)
+        picked = logits.gather(-1, chosen[..., None])[..., 0]  # (T, N)
         steps = inputs.shape[1]
         rows = []
         for t in range(steps):
