@@ -6,6 +6,7 @@ site is built, so a stale or failed notebook never reaches the page.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jupytext
@@ -123,3 +124,61 @@ def test_no_output_is_skipped_or_sanitized_away(source: Path) -> None:
         assert not tags & {"nbval-skip", "raises-exception"}, f"{source.name}: {tags}"
         assert "NBVAL_SKIP" not in cell.source
         assert "NBVAL_IGNORE_OUTPUT" not in cell.source
+
+
+def _prose(text: str) -> str:
+    """A chapter's prose: no code cells, math, roles, inline code or labels."""
+    text = re.sub(r"^---\n.*?\n---\n", "", text, flags=re.S)
+    text = re.sub(r"```\{code-cell\}.*?```", "", text, flags=re.S)
+    text = re.sub(r"```\{math\}.*?```", "", text, flags=re.S)
+    text = re.sub(r"```python\n.*?```", "", text, flags=re.S)  # solutions' code
+    text = re.sub(r"^ {6,}.*$", "", text, flags=re.M)  # code indented inside a list item
+    text = re.sub(r"\$\$.*?\$\$", "", text, flags=re.S)
+    text = re.sub(r"\$[^$\n]+\$", "", text)
+    text = re.sub(r"\{[a-z:]+\}`[^`]*`", "", text)  # {glue:text}, {cite}, {eq} ...
+    text = re.sub(r"`[^`\n]*`", "", text)
+    return text
+
+
+# Typed results allowed in the prose of chapters 01-04, each a citation of a source, not a
+# measurement of ours: everything this book measures is glued from code or a run folder.
+CITED = {
+    "02-digit-sums": {
+        "23%",  # the source assignment's RNN accuracy
+        "47%",  # ... and its LSTM's
+        "80%",  # its training split (a setting)
+    },
+    "03-sru": {
+        "84.8%",  # SST-2, the source assignment's 2-layer SRU
+        "12.5%",  # chance for 8 symbols (a task fact)
+        "0.01",  # the adding problem's "solved" threshold (a convention)
+        "95%",  # the echo task's "solved" threshold (ours, stated as such)
+        "100%",  # "a row need not add up to 100%"
+    },
+    "04-counting": {
+        "99.92%",  # the source assignment's model 2
+        "0.01",  # one step between consecutive numbers on the scaled axis (a setting)
+        "0.005",  # half of that step: the rounding tolerance
+        "0.001",  # the step at scale 1000 (an exercise's setting)
+        "0.2",  # the holdout fraction (a setting)
+        "0.99",  # the largest scaled input (a setting)
+        "3.00",  # an input far outside the range (an example)
+        "100%",  # an exercise's question ("does it still reach 100%?")
+    },
+}
+MEASURED = re.compile(r"\d+(?:\.\d+)?\s?%|\b\d+\.\d+\b|\b\d(?:\.\d+)?e-?\d+\b")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [s for s in CHAPTER_SOURCES if s.stem[:2] in {"01", "02", "03", "04"}],
+    ids=lambda p: p.stem,
+)
+def test_numbers_in_prose_are_glued_or_cited(source: Path) -> None:
+    """Percentages, decimals and powers typed in prose must come from code (glue) or a citation."""
+    typed = set(MEASURED.findall(_prose(source.read_text())))
+    unexplained = sorted(typed - CITED.get(source.stem, set()))
+    assert not unexplained, (
+        f"{source.name} types numbers that look measured: {unexplained}; glue them from the "
+        "code that computes them, or add a cited figure to CITED with its source"
+    )
