@@ -360,7 +360,24 @@ def _train(
         def train_data(epoch: int) -> Any:
             return task.data(config.train_samples, seed + 1_000_000 * (epoch - 1), "train")
 
-    val_data = task.data(config.val_samples, seed, "val")
+    val_data: Any = task.data(config.val_samples, seed, "val")
+    if task.curriculum_state():  # the train and val data follow the curriculum's length
+        if config.train.restore_best:
+            raise ValueError(
+                "train_run: a curriculum changes the validation data as it goes, so the "
+                "best validation epoch means nothing; pass restore_best=False "
+                "(--no-restore-best)"
+            )
+        fixed = train_data
+
+        def train_data(epoch: int) -> Any:
+            if config.fresh_data:
+                return task.data(config.train_samples, seed + 1_000_000 * (epoch - 1), "train")
+            return task.data(config.train_samples, seed, "train") if epoch > 1 else fixed
+
+        def val_data(epoch: int) -> Any:
+            return task.data(config.val_samples, seed, "val")
+
     start = time.perf_counter()
     checkpoint = partial / CHECKPOINT if partial is not None else None
     history = fit(model, task, train_data, val_data, config.train, callbacks, checkpoint=checkpoint)

@@ -155,6 +155,8 @@ class History:
         metrics: validation metric name → values, e.g. ``{"mse": [...]}``;
         lr: learning rate at the end of the epoch; seconds: wall time since the start;
         steps: optimiser steps so far; best_epoch: epoch of the lowest validation loss;
+        curriculum: with a task curriculum (``task.advance``), the settings in force after
+            each epoch's validation, i.e. for the next epoch (``[]`` without one);
         stop_reason: ``"completed"``, ``"early_stopping"``, ``"max_seconds"``,
             ``"max_steps"``, ``"callback"`` or ``"diverged"``.
     """
@@ -166,6 +168,7 @@ class History:
     lr: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     steps: list[int] = field(default_factory=list)
+    curriculum: list[dict[str, int]] = field(default_factory=list)
     best_epoch: int | None = None
     stop_reason: str = "completed"
 
@@ -223,7 +226,7 @@ def fit(
     model: nn.Module,
     task: TaskLike,
     train_data: Data | tuple[Tensor, Tensor] | Callable[[int], Data],
-    val_data: Data | tuple[Tensor, Tensor] | None = None,
+    val_data: Data | tuple[Tensor, Tensor] | Callable[[int], Data] | None = None,
     config: TrainConfig | None = None,
     callbacks: Iterable[Callback] = (),
     *,
@@ -274,7 +277,7 @@ def _fit(
     model: nn.Module,
     task: TaskLike,
     train_data: Data | tuple[Tensor, Tensor] | Callable[[int], Data],
-    val_data: Data | tuple[Tensor, Tensor] | None,
+    val_data: Data | tuple[Tensor, Tensor] | Callable[[int], Data] | None,
     config: TrainConfig,
     callbacks: list[Callback],
     device: torch.device,
@@ -297,6 +300,8 @@ def _fit(
         state = load_checkpoint(checkpoint, config, model, optimizer, scheduler, generator, device)
         state.history = History.from_dict(state.history)
     history: History = state.history
+    if history.curriculum:  # a resumed curriculum starts where the last epoch left it
+        task.load_curriculum_state(history.curriculum[-1])  # type: ignore[attr-defined]
     start, step = time.perf_counter() - state.elapsed, state.step
     first = len(history) + 1
     epochs = tqdm(
@@ -342,11 +347,14 @@ def _fit(
         history.train_loss.append(loss_sum / max(count, 1))
         monitored = history.train_loss[-1]
         if val_data is not None:
-            scores = evaluate(model, task, val_data, config.eval_batch_size, device)
+            scores = evaluate(
+                model, task, _epoch_data(val_data, epoch), config.eval_batch_size, device
+            )
             monitored = scores.pop("loss")
             history.val_loss.append(monitored)
             for name, value in scores.items():
                 history.metrics.setdefault(name, []).append(value)
+            _advance_curriculum(task, scores, history)
         else:
             history.val_loss.append(math.nan)
         if config.schedule == "plateau":
@@ -390,6 +398,20 @@ def _epoch_data(
     train_data: Data | tuple[Tensor, Tensor] | Callable[[int], Data], epoch: int
 ) -> Data | tuple[Tensor, Tensor]:
     return train_data(epoch) if callable(train_data) else train_data
+
+
+def _advance_curriculum(task: TaskLike, scores: dict[str, float], history: History) -> None:
+    """Let a task with a curriculum move on after validation, and record where it stands.
+
+    The data of the next epoch follow the task's new settings only if the caller passed
+    functions ``epoch -> data`` (as :func:`rnnbook.runs.train_run` does for a curriculum).
+    """
+    advance = getattr(task, "advance", None)
+    state = getattr(task, "curriculum_state", None)
+    if advance is None or state is None or not state():
+        return
+    advance(scores)
+    history.curriculum.append(dict(state()))
 
 
 def _out_of_budget(config: TrainConfig, start: float, step: int) -> bool:
