@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+from html.parser import HTMLParser
+from typing import Any
+
 import pytest
 import torch
 from torch import Tensor, nn
@@ -118,6 +123,92 @@ def test_format_table_aligns_columns() -> None:
     assert lines[3].startswith("    12")
     with pytest.raises(ValueError, match="rows of 2 cells"):
         format_table(["a", "b"], [[1]])
+
+
+def test_format_table_prints_the_same_text_and_shows_as_html() -> None:
+    table = format_table(["n", "acc", "name"], [[1, "100.0%", "a<b"], [12, "97.5%", "x & y"]])
+    text = " n |    acc |  name\n---+--------+------\n 1 | 100.0% |   a<b\n12 |  97.5% | x & y"
+    assert isinstance(table, str)
+    assert str(table) == text
+    assert f"{table}" == text
+    parser = _TableParser()
+    parser.feed(table._repr_html_())
+    assert parser.tables == 1
+    assert parser.rows[0] == [("th", "right", "n"), ("th", "right", "acc"), ("th", "left", "name")]
+    assert parser.rows[1:] == [
+        [("td", "right", "1"), ("td", "right", "100.0%"), ("td", "left", "a<b")],
+        [("td", "right", "12"), ("td", "right", "97.5%"), ("td", "left", "x & y")],
+    ]
+    assert "a&lt;b" in table._repr_html_()
+
+
+@pytest.mark.parametrize(
+    ("cells", "numeric"),
+    [
+        ([1, 2.5, "3"], True),
+        (["19,724", "-1.2e-3", "−4"], True),
+        (["15.53 ms", "97 / 97", "nan"], True),
+        (["35.", "0.0%"], True),
+        ([True, False], False),
+        (["0 1 2", "3"], False),
+        (["60=6", "4"], False),
+        (["rnn", "lstm"], False),
+    ],
+)
+def test_format_table_right_aligns_only_numeric_columns(cells: list[Any], numeric: bool) -> None:
+    table = format_table(["column"], [[cell] for cell in cells])
+    assert table.numeric == (numeric,)
+    assert f"text-align: {'right' if numeric else 'left'}" in table._repr_html_()
+
+
+def test_format_table_without_rows_has_a_header() -> None:
+    parser = _TableParser()
+    parser.feed(format_table(["a", "b"], [])._repr_html_())
+    assert parser.rows == [[("th", "left", "a"), ("th", "left", "b")]]
+
+
+def test_format_table_survives_copy_and_pickle() -> None:
+    table = format_table(["a"], [[1]])
+    for clone in (copy.copy(table), copy.deepcopy(table), pickle.loads(pickle.dumps(table))):
+        assert clone == table
+        assert clone._repr_html_() == table._repr_html_()
+
+
+def test_format_table_as_a_cells_last_expression_shows_html_and_text() -> None:
+    formatters = pytest.importorskip("IPython.core.formatters")
+    table = format_table(["a", "b"], [["x", 1]])
+    shown, _ = formatters.DisplayFormatter().format(table)
+    assert shown["text/plain"] == str(table)  # the text, not a quoted repr
+    assert shown["text/html"] == table._repr_html_()
+
+
+class _TableParser(HTMLParser):
+    """Counts tables and collects each row's cells as (tag, text-align, text)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables = 0
+        self.rows: list[list[tuple[str, str, str]]] = []
+        self._cell: tuple[str, str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.tables += 1
+        elif tag == "tr":
+            self.rows.append([])
+        elif tag in ("th", "td"):
+            style = dict(attrs).get("style") or ""
+            self._cell = (tag, style.removeprefix("text-align: "))
+            self.rows[-1].append((tag, self._cell[1], ""))
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            tag, align, text = self.rows[-1][-1]
+            self.rows[-1][-1] = (tag, align, text + data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("th", "td"):
+            self._cell = None
 
 
 def _history(values: list[float], seconds: list[float]) -> History:

@@ -226,3 +226,152 @@ def test_static_slider_changes_the_figure_without_a_kernel(
         assert after[0] != before[0], f"{path}: slider {index} did not change the figure"
         assert after[1] != before[1], f"{path}: slider {index} did not change its label"
     page.context.close()
+
+
+# --- Layout: nothing in the text column runs past it; every page photographed ----------
+
+# Elements of the main content that must fit the column. Anything that overflows its own
+# box must scroll (overflow-x auto/scroll) rather than be cut off (hidden/clip) or spill.
+CONTENT = ", ".join(
+    [
+        ".cell_input",
+        ".cell_output",
+        ".cell_output > *",
+        "div.highlight",
+        "pre",
+        "div.math",
+        'mjx-container[display="true"]',
+        "table",
+        "figure",
+        "img",
+        ".rnnbook-slider",
+    ]
+)
+
+MEASURE = """([selector, slack]) => {
+    const article = document.querySelector("article.bd-article") || document.querySelector("main");
+    const style = getComputedStyle(article);
+    const box = article.getBoundingClientRect();
+    const left = box.left + parseFloat(style.paddingLeft);
+    const right = box.right - parseFloat(style.paddingRight);
+    const hidden = "mjx-assistive-mml, .visually-hidden, .sr-only";
+    const describe = (el) => {
+        const name = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
+            + [...el.classList].slice(0, 3).map((c) => "." + c).join("");
+        const text = (el.innerText || el.textContent || "").trim().split("\\n")[0].slice(0, 60);
+        return `${name} "${text}"`;
+    };
+    const overflowX = (el) => getComputedStyle(el).overflowX;
+    const scrolls = (el) => ["auto", "scroll"].includes(overflowX(el));
+    const insideScroller = (el) => {
+        for (let p = el.parentElement; p && p !== article; p = p.parentElement) {
+            if (scrolls(p)) return true;
+        }
+        return false;
+    };
+    // How far the visible things inside el reach, left and right. scrollWidth alone would
+    // also count MathJax's invisible assistive MathML.
+    const reach = (el) => {
+        const own = el.getBoundingClientRect();
+        let [from, to] = [own.left, own.right];
+        if (el.scrollWidth <= el.clientWidth + slack) return [from, to];
+        for (const inner of el.querySelectorAll("*")) {
+            if (inner.closest(hidden)) continue;
+            const rect = inner.getBoundingClientRect();
+            if (rect.width === 0 || rect.height === 0) continue;
+            [from, to] = [Math.min(from, rect.left), Math.max(to, rect.right)];
+        }
+        return [from, to];
+    };
+    const span = (from, to) =>
+        `spans ${Math.round(from - left)}..${Math.round(to - left)} px of a `
+        + `${Math.round(right - left)} px column`;
+    const problems = [];
+    const content = new Set(article.querySelectorAll(selector));
+    for (const el of article.querySelectorAll("*")) {
+        if (el.closest(hidden)) continue;
+        const overflow = overflowX(el);
+        const rect = el.getBoundingClientRect();
+        if (rect.width === 0 && rect.height === 0) continue;  // not shown (a hidden frame)
+        if (overflow === "hidden" || overflow === "clip") {
+            // cut off: something visible lies past the edges of a box that does not scroll
+            const [from, to] = reach(el);
+            const cut = Math.max(to - rect.right, rect.left - from);
+            if (cut > slack) {
+                problems.push(`${describe(el)} is clipped: ${Math.round(cut)} px cut off`);
+            }
+        }
+        if (!(content.has(el) || scrolls(el)) || insideScroller(el)) continue;
+        // content and every sideways scroller must fit; content that overflows its own box
+        // without scrolling (overflow: visible) must fit as well
+        const [from, to] = overflow === "visible" ? reach(el) : [rect.left, rect.right];
+        if (from < left - slack || to > right + slack) {
+            problems.push(`${describe(el)} ${span(from, to)}`);
+        }
+    }
+    return problems;
+}"""
+
+
+def settle(page: Any, path: str) -> None:
+    """Wait until MathJax has typeset the page and every image has loaded."""
+    if 'class="math' in (SITE / path).read_text():
+        page.wait_for_selector("mjx-container", timeout=15_000)
+        # MathJax 3 resolves startup.promise once the first typeset is done
+        page.evaluate("() => window.MathJax?.startup?.promise?.then(() => true) ?? true")
+    page.evaluate(
+        "() => Promise.all([document.fonts.ready, ...[...document.images].map((img) =>"
+        " img.complete ? null : new Promise((done) => { img.onload = img.onerror = done; }))])"
+    )
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_nothing_in_the_content_is_wider_than_the_column(
+    browser: Any, base_url: str, path: str
+) -> None:
+    page = visit(browser, base_url + path).page
+    settle(page, path)
+    problems = page.evaluate(MEASURE, [CONTENT, 1])
+    assert problems == [], f"{path}: content wider than the column:\n" + "\n".join(problems)
+    page.context.close()
+
+
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+
+
+@pytest.mark.parametrize("color_scheme", ["light", "dark"])
+@pytest.mark.parametrize("path", PAGES)
+def test_full_page_screenshot(browser: Any, base_url: str, path: str, color_scheme: str) -> None:
+    """_build/screenshots/{light,dark}/<page>.png at 1280 px, for a person to read."""
+    page = visit(browser, base_url + path, color_scheme=color_scheme).page
+    settle(page, path)
+    assert page.evaluate("document.documentElement.dataset.theme") == color_scheme
+    out = SCREENSHOTS / color_scheme / path.replace("/", "-").replace(".html", ".png")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(out), full_page=True)
+    assert out.stat().st_size > 10_000, f"{out} is suspiciously small"
+    page.context.close()
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_output_tables_have_a_header_row(browser: Any, base_url: str, path: str) -> None:
+    """Tables a chapter displays (``display(format_table(...))``) are real HTML tables."""
+    page = visit(browser, base_url + path).page
+    tables = page.eval_on_selector_all(
+        ".cell_output table",
+        """tables => tables.map((table) => {
+            const rows = [...table.rows];
+            const head = rows.length ? [...rows[0].cells] : [];
+            return {
+                header: head.length > 0 && head.every((cell) => cell.tagName === "TH"),
+                columns: head.length,
+                ragged: rows.filter((row) => row.cells.length !== head.length).length,
+                text: (table.innerText || "").slice(0, 60),
+            };
+        })""",
+    )
+    no_header = [table["text"] for table in tables if not table["header"]]
+    ragged = [table["text"] for table in tables if table["ragged"]]
+    assert no_header == [], f"{path}: output tables without a header row: {no_header}"
+    assert ragged == [], f"{path}: output tables whose rows differ from the header: {ragged}"
+    page.context.close()
