@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from matplotlib.axes import Axes
 
+from rnnbook.analysis import Table, format_table
 from rnnbook.groups import Group
 from rnnbook.plots import axes_or_new, styled
 
@@ -84,18 +85,27 @@ def plot_group_spread(
 
 def spread_table(
     groups: Mapping[str, Group], metric: str, *, percent: bool = True, part: str = "test"
-) -> str:
-    """A text table: one row per group, its mean, standard deviation, min and max."""
+) -> Table:
+    """A table: one row per group, its mean, standard deviation, min and max over seeds.
+
+    Prints as text and shows as an HTML table in a notebook (:class:`rnnbook.analysis.Table`).
+    """
 
     def show(value: float) -> str:
         return f"{value:.1%}" if percent else f"{value:.3g}"
 
-    rows = [f"{'':24}{'mean':>9}{'std':>9}{'min':>9}{'max':>9}{'seeds':>7}"]
+    rows = []
     for label, group in groups.items():
         values = group_values(group, metric, part)
         std = statistics.stdev(values) if len(values) > 1 else float("nan")
         rows.append(
-            f"{label:24}{show(statistics.fmean(values)):>9}{show(std):>9}"
-            f"{show(min(values)):>9}{show(max(values)):>9}{len(values):>7}"
+            [
+                label,
+                show(statistics.fmean(values)),
+                show(std),
+                show(min(values)),
+                show(max(values)),
+                len(values),
+            ]
         )
-    return "\n".join(rows)
+    return format_table([metric, "mean", "std", "min", "max", "seeds"], rows)
