@@ -182,3 +182,23 @@ def test_numbers_in_prose_are_glued_or_cited(source: Path) -> None:
         f"{source.name} types numbers that look measured: {unexplained}; glue them from the "
         "code that computes them, or add a cited figure to CITED with its source"
     )
+
+
+CODE_WIDTH = 88  # characters: what fits the site's code box (book/_static/rnnbook.css)
+
+
+@pytest.mark.parametrize("source", CHAPTER_SOURCES, ids=lambda p: p.stem)
+def test_code_lines_fit_the_column(source: Path) -> None:
+    """Readers see every code line whole on the site: none is wider than the code box."""
+    notebook = jupytext.read(source)
+    long = [
+        line
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for line in cell.source.splitlines()
+        if len(line) > CODE_WIDTH
+    ]
+    assert not long, (
+        f"{source.name}: {len(long)} code line(s) over {CODE_WIDTH} characters, e.g. "
+        f"{long[0]!r}; format with `ruff format --line-length {CODE_WIDTH}`"
+    )
