@@ -26,7 +26,7 @@ MAX_THREADS = 256
 absurd counts such as 100,000 crash the OpenMP runtime instead of failing cleanly)."""
 
 #: Overrides every thread count the package sets (``make float-paths`` runs the book with
-#: one thread this way, to prove that no test depends on the order of a reduction).
+#: two threads this way, to prove that no test depends on the order of a reduction).
 THREADS_ENV = "RNNBOOK_NUM_THREADS"
 
 
