@@ -192,7 +192,7 @@ def counting_windows(model: nn.Module, task: Task, starts: Sequence[int] | Tenso
 
     Args:
         model: a trained counting model.
-        task: a :class:`~rnnbook.tasks.CountingTask` (possibly moved with ``low``/``high``
+        task: a :class:`~rnnbook.tasks.counting.CountingTask` (possibly moved with ``low``/``high``
             to test beyond the training range).
         starts: window starts ``a`` (the window is ``a, a+1, ..., a+w-1``).
     """

@@ -1,6 +1,6 @@
 """Precomputed grids of runs: what the static page's sliders show without a kernel.
 
-A grid trains the same :class:`~rnnbook.runs.RunConfig` once per value of one setting
+A grid trains the same :class:`~rnnbook.run_config.RunConfig` once per value of one setting
 (``task.delay``, ``model.hidden_size``, ``model.cell``, ``train.lr``...), saves each run
 folder, and draws one frame per run with the *same* axes, so that moving a slider changes
 the curve and not the scale. ``rnnbook grid`` runs it from the terminal; chapters load
@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 FRAME_SIZE = (COLUMN_WIDTH, 3.4)
-"""Inches of every slider frame: the text column's width, so frames show at full size."""
+"""Inches of every slider frame (the text column's width, so frames show at full size)."""
 
 _SECTIONS = ("task", "model", "train")
 

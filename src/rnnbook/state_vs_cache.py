@@ -52,8 +52,8 @@ def generation_by_position(
     """Milliseconds and bytes of generating the token at each position, per layer.
 
     Returns:
-        one row per position: ``position``, ``attention_ms``, ``sru_ms``,
-        ``attention_bytes`` (the KV cache), ``sru_bytes`` (the state ``c``).
+        One dict per position, with the keys ``position``, ``attention_ms``,
+        ``sru_ms``, ``attention_bytes`` (the KV cache) and ``sru_bytes`` (the state ``c``).
     """
     caller = "generation_by_position"
     check_positive_int(caller, "hidden_size", hidden_size)
@@ -104,7 +104,7 @@ def training_by_length(
     """Milliseconds of forward + backward over a whole sequence, per layer and length.
 
     Returns:
-        one row per length: ``seq_len``, ``attention_ms``, ``sru_ms``.
+        One dict per length, with the keys ``seq_len``, ``attention_ms`` and ``sru_ms``.
     """
     caller = "training_by_length"
     check_positive_int(caller, "hidden_size", hidden_size)

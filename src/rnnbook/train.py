@@ -41,7 +41,7 @@ from rnnbook.tasks.base import CHUNK_SIZE
 __all__ = ["MAX_LR", "Callback", "History", "TrainConfig", "fit"]
 
 MAX_LR = 1e6
-"""The largest learning rate accepted: nothing trains above it, and Adam's step overflows."""
+"""The largest learning rate accepted (nothing trains above it, and Adam's step overflows)."""
 
 
 @dataclass

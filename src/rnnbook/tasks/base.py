@@ -50,7 +50,7 @@ STREAM_THRESHOLD = 50_000_000
 """Above this many input elements, :meth:`Task.data` streams instead of materialising."""
 
 MAX_BYTES = 4 * 2**30
-"""Most bytes a task may hold at once: one generation chunk, or a materialised data set.
+"""Most bytes a task may hold at once (one generation chunk, or a materialised data set).
 
 Options whose chunk would exceed it are refused when the task is built, and
 :meth:`Task.generate` refuses a data set above it (stream it with :meth:`Task.data`), so an

@@ -166,7 +166,7 @@ class CopyTask(Task):
 
         Args:
             metrics: validation metrics at the current length, with ``symbol_accuracy``
-                (as :func:`rnnbook.train.evaluate` returns them).
+                (as :func:`rnnbook.evaluation.evaluate` returns them).
 
         Returns:
             Whether the length changed, so that the ``train`` and ``val`` data must be made

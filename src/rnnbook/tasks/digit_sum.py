@@ -115,7 +115,7 @@ class DigitSumConfig:
 
     @property
     def buckets(self) -> int:
-        """Hash buckets (of 10,000) held out: ``holdout_fraction`` as the hash rounds it."""
+        """How many of the hash's 10,000 buckets are held out (``holdout_fraction``, rounded)."""
         return round(self.holdout_fraction * HASH_BUCKETS)
 
     def _check_pools(self) -> None:
