@@ -330,6 +330,22 @@ def test_evaluate_task_option_overrides_match_the_flags(
     assert set(last_json(capsys.readouterr().out)) == set(flags)
 
 
+def test_evaluate_out_records_metrics_and_command_and_never_overwrites(
+    trained_run: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "fresh.json"
+    command = ["evaluate", trained_run, "--seed", "12345", "--samples", "40", "--out", str(out)]
+    assert main(command) == 0
+    printed = last_json(capsys.readouterr().out)
+    record = json.loads(out.read_text())
+    assert record["metrics"] == printed
+    assert record["command"].startswith(f"rnnbook evaluate {trained_run} --seed 12345")
+    assert main(command) == 2  # the file exists now: refused, left as it was
+    assert "--out expects a new file" in capsys.readouterr().err
+    assert json.loads(out.read_text()) == record
+    assert main([*command[:-1], str(tmp_path / "missing" / "x.json")]) == 2
+
+
 def test_manifest_command_writes_and_checks(
     trained_run: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -10,7 +10,7 @@ import pytest
 from rnnbook.groups import Group, load_group, train_group
 from rnnbook.models import ModelConfig
 from rnnbook.run_config import RunConfig
-from rnnbook.spread import group_values, plot_group_spread, spread_table
+from rnnbook.spread import group_values, plot_group_histories, plot_group_spread, spread_table
 from rnnbook.train import TrainConfig
 
 
@@ -60,3 +60,27 @@ def test_the_table_prints_mean_and_spread(groups: dict[int, Group]) -> None:
     values = group_values(groups[1], "accuracy")
     assert table[2].split()[-1] == "2"  # after the header and its rule
     assert f"{min(values):.1%}" in table[2]
+
+
+def test_histories_draw_every_seed_in_its_groups_colour(groups: dict[int, Group]) -> None:
+    ax = plot_group_histories({"k = 1": groups[1], "k = 3": groups[3]}, "accuracy", chance=0.5)
+    lines = ax.get_lines()
+    assert len(lines) == 5  # two seeds per group, and the chance line
+    assert lines[0].get_color() == lines[1].get_color() != lines[2].get_color()
+    assert list(lines[1].get_ydata()) == groups[1].runs[1].history.metrics["accuracy"]
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert labels == ["k = 1 (2 seeds)", "k = 3 (2 seeds)", "chance"]
+    with pytest.raises(ValueError, match="recorded no 'mse'"):
+        plot_group_histories({"k = 1": groups[1]}, "mse")
+    plt.close("all")
+
+
+def test_a_summary_table_shows_one_seed_without_a_spread() -> None:
+    from rnnbook.groups import summarize
+    from rnnbook.spread import summary_table
+
+    table = summary_table(
+        {"three": summarize([0.1, 0.2, 0.3]), "one": summarize([0.5])}, "accuracy"
+    ).splitlines()
+    assert table[2].replace("|", " ").split() == ["three", "20.0%", "10.0%", "10.0%", "30.0%", "3"]
+    assert table[3].replace("|", " ").split() == ["one", "50.0%", "–", "50.0%", "50.0%", "1"]

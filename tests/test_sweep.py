@@ -16,7 +16,7 @@ import torch
 
 from rnnbook.cli import main
 from rnnbook.folders import partial_path
-from rnnbook.groups import load_group, summarize, train_group
+from rnnbook.groups import evaluation_values, load_group, summarize, train_group
 from rnnbook.models import ModelConfig, build_model
 from rnnbook.runs import CHECKPOINT, RunConfig, load_run, train_run
 from rnnbook.tasks import make_task
@@ -86,6 +86,23 @@ def test_evaluate_rechecks_a_whole_group(
     assert main(["evaluate", str(group_dir), "--seed", "12345", "--samples", "40"]) == 0
     fresh = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert fresh["accuracy"]["n"] == 3
+    out = group_dir.parent / "fresh.json"
+    argv = ["evaluate", str(group_dir), "--seed", "12345", "--samples", "40", "--out", str(out)]
+    assert main(argv) == 0
+    record = json.loads(out.read_text())
+    assert record["aggregate"] == json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert sorted(record["seeds"]) == ["0", "1", "2"]
+    per_seed = [metrics["accuracy"] for metrics in record["seeds"].values()]
+    assert record["aggregate"]["accuracy"] == summarize(per_seed)
+    assert evaluation_values(out, "accuracy") == per_seed
+    with pytest.raises(ValueError, match="no 'mse' for seeds"):
+        evaluation_values(out, "mse")
+    single = group_dir.parent / "fresh-seed1.json"
+    argv = ["evaluate", str(group_dir / "seed=1"), "--seed", "12345", "--out", str(single)]
+    assert main(argv) == 0
+    assert evaluation_values(single, "accuracy") == [
+        json.loads(single.read_text())["metrics"]["accuracy"]
+    ]
 
 
 def test_train_seeds_on_the_command_line(

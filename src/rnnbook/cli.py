@@ -122,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--device", default="cpu", help="cpu (default), cuda, mps, or auto (cuda → mps → cpu)"
     )
+    evaluate.add_argument(
+        "--out",
+        metavar="FILE",
+        default=None,
+        help="also write the metrics and this command to a new JSON file (never overwritten)",
+    )
     add_task_options(evaluate)
     evaluate.set_defaults(func=_cmd_evaluate)
 
@@ -303,19 +309,28 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     from rnnbook.runs import load_run
 
     check_device_name(args.device)
+    out = Path(args.out) if args.out is not None else None
+    if out is not None and (out.exists() or not out.parent.is_dir() or out.name in ("", "..")):
+        raise UsageError(f"--out expects a new file in an existing folder, got {args.out!r}")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    record: dict[str, Any] = {"command": shlex.join(["rnnbook", "evaluate", *args.argv])}
     if not is_group(args.run):
-        print(json.dumps(_evaluate_run(load_run(args.run), args)))
-        return
-    group = load_group(args.run)
-    results = {}
-    for seed, run in group.runs.items():
-        results[seed] = _evaluate_run(run, args)
-        print(f"seed {seed}: {json.dumps(results[seed])}")
-    names = list(next(iter(results.values())))
-    aggregate = {name: summarize([r[name] for r in results.values()]) for name in names}
-    print(json.dumps(aggregate))
+        record["metrics"] = _evaluate_run(load_run(args.run), args)
+        print(json.dumps(record["metrics"]))
+    else:
+        group = load_group(args.run)
+        results = {}
+        for seed, run in group.runs.items():
+            results[seed] = _evaluate_run(run, args)
+            print(f"seed {seed}: {json.dumps(results[seed])}")
+        names = list(next(iter(results.values())))
+        aggregate = {name: summarize([r[name] for r in results.values()]) for name in names}
+        print(json.dumps(aggregate))
+        record["seeds"] = {str(seed): metrics for seed, metrics in results.items()}
+        record["aggregate"] = aggregate
+    if out is not None:
+        out.write_text(json.dumps(record, indent=2) + "\n")
 
 
 def _cmd_manifest(args: argparse.Namespace) -> None:
@@ -367,6 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv and argv[0] == "bench":
             return _run_bench(argv[1:])
         args = build_parser().parse_args(argv)
+        args.argv = argv[1:]  # the command's own arguments, recorded by `evaluate --out`
         args.func(args)
     except UsageError as error:
         print(f"rnnbook: error: {error}", file=sys.stderr)

@@ -35,7 +35,15 @@ from rnnbook.run_config import RunConfig, comparable_settings
 from rnnbook.runs import Run, load_run, train_run
 from rnnbook.train import Callback
 
-__all__ = ["AGGREGATE", "Group", "aggregate_runs", "load_group", "summarize", "train_group"]
+__all__ = [
+    "AGGREGATE",
+    "Group",
+    "aggregate_runs",
+    "evaluation_values",
+    "load_group",
+    "summarize",
+    "train_group",
+]
 
 AGGREGATE = "aggregate.json"
 
@@ -195,3 +203,16 @@ def load_group(directory: str | Path) -> Group:
     check_manifest(path, "load_group")
     runs = {seed: load_run(path / seed_folder(seed)) for seed in seeds}
     return Group(path, runs, aggregate, str(aggregate.get("command", "")))
+
+
+def evaluation_values(path: str | Path, metric: str) -> list[float]:
+    """One value of ``metric`` per seed (in seed order) from ``rnnbook evaluate --out FILE``.
+
+    The file holds ``metrics`` for a run (one value) or ``seeds`` for a group.
+    """
+    record = json.loads(Path(path).read_text())
+    per_seed = record.get("seeds", {"0": record.get("metrics", {})})
+    missing = [seed for seed, metrics in per_seed.items() if metric not in metrics]
+    if missing:
+        raise ValueError(f"evaluation_values: {path} has no {metric!r} for seeds {missing}")
+    return [float(per_seed[seed][metric]) for seed in sorted(per_seed, key=int)]

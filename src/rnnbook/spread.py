@@ -10,16 +10,24 @@ Introduced in the crash-course chapter.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Mapping
+from typing import Any
 
 from matplotlib.axes import Axes
 
 from rnnbook.analysis import Table, format_table
-from rnnbook.groups import Group
+from rnnbook.groups import Group, summarize
 from rnnbook.plots import axes_or_new, styled
 
-__all__ = ["group_values", "plot_group_spread", "spread_table"]
+__all__ = [
+    "group_values",
+    "plot_group_histories",
+    "plot_group_spread",
+    "spread_table",
+    "summary_table",
+]
 
 
 def group_values(group: Group, metric: str, part: str = "test") -> list[float]:
@@ -83,6 +91,43 @@ def plot_group_spread(
     return ax
 
 
+@styled
+def plot_group_histories(
+    groups: Mapping[str, Group],
+    metric: str,
+    *,
+    chance: float | None = None,
+    ax: Axes | None = None,
+    title: str = "",
+) -> Axes:
+    """Validation ``metric`` against optimiser steps: one line per seed, a colour per group.
+
+    Seeds are drawn rather than averaged: runs can stop at different epochs, and a curve
+    that one seed leaves early is part of the result.
+    """
+    if not groups:
+        raise ValueError("plot_group_histories: expected at least one group")
+    ax = axes_or_new(ax, (7.5, 3.6))
+    for index, (label, group) in enumerate(groups.items()):
+        for number, run in enumerate(group.runs.values()):
+            if metric not in run.history.metrics:
+                raise ValueError(f"plot_group_histories: {run.path} recorded no {metric!r}")
+            ax.plot(
+                run.history.steps,
+                run.history.metrics[metric],
+                color=f"C{index}",
+                alpha=0.75,
+                linewidth=1.2,
+                label=f"{label} ({len(group.runs)} seeds)" if number == 0 else None,
+            )
+    if chance is not None:
+        ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label="chance")
+    ax.set(xlabel="optimiser step", ylabel=f"validation {metric}", title=title)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return ax
+
+
 def spread_table(
     groups: Mapping[str, Group], metric: str, *, percent: bool = True, part: str = "test"
 ) -> Table:
@@ -90,22 +135,29 @@ def spread_table(
 
     Prints as text and shows as an HTML table in a notebook (:class:`rnnbook.analysis.Table`).
     """
+    return summary_table(
+        {label: summarize(group_values(group, metric, part)) for label, group in groups.items()},
+        metric,
+        percent=percent,
+    )
 
-    def show(value: float) -> str:
+
+def summary_table(
+    summaries: Mapping[str, Mapping[str, Any]], metric: str, *, percent: bool = True
+) -> Table:
+    """The same table from summaries already made (``mean``, ``std``, ``min``, ``max``, ``n``).
+
+    For instance the ``aggregate`` of ``rnnbook evaluate GROUP --out FILE``, which scores
+    every seed of a group on other data than its own test set.
+    """
+
+    def show(value: float | None) -> str:
+        if value is None or math.isnan(value):
+            return "–"  # one seed has no spread
         return f"{value:.1%}" if percent else f"{value:.3g}"
 
-    rows = []
-    for label, group in groups.items():
-        values = group_values(group, metric, part)
-        std = statistics.stdev(values) if len(values) > 1 else float("nan")
-        rows.append(
-            [
-                label,
-                show(statistics.fmean(values)),
-                show(std),
-                show(min(values)),
-                show(max(values)),
-                len(values),
-            ]
-        )
+    rows = [
+        [label, *(show(summary[key]) for key in ("mean", "std", "min", "max")), summary["n"]]
+        for label, summary in summaries.items()
+    ]
     return format_table([metric, "mean", "std", "min", "max", "seeds"], rows)

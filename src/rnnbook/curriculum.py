@@ -1,0 +1,84 @@
+r"""Reading a length curriculum back from a run: which length each epoch trained at.
+
+A copy-task run with ``curriculum_start = L0`` (see :class:`rnnbook.tasks.copy.CopyTask`)
+records in ``history.curriculum`` the length in force *after* each epoch's validation,
+i.e. for the next epoch. Epoch :math:`e` therefore trained and was validated at
+
+.. math::
+
+    L_1 = L_0, \qquad L_e = \text{curriculum}[e - 2]\ (e \ge 2),
+
+and the longest length *mastered* is the largest :math:`L_e` whose validation
+``symbol_accuracy`` reached the threshold. :func:`plot_curriculum` draws :math:`L_e`
+against optimiser steps for every seed of a few groups.
+
+Introduced in the copy-task chapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from matplotlib.axes import Axes
+
+from rnnbook.groups import Group
+from rnnbook.plots import axes_or_new, styled
+from rnnbook.runs import Run
+from rnnbook.train import History
+
+__all__ = ["mastered_length", "plot_curriculum", "trained_lengths"]
+
+
+def _start(run: Run) -> int:
+    start = getattr(run.task.config, "curriculum_start", None)
+    if not isinstance(start, int):
+        raise ValueError(f"curriculum: {run.path} was trained without a length curriculum")
+    return start
+
+
+def trained_lengths(history: History, start: int) -> list[int]:
+    """The length ``L_e`` each epoch trained and was validated at (one per epoch)."""
+    if len(history.curriculum) != len(history.epoch):
+        raise ValueError(
+            f"trained_lengths: expected one curriculum entry per epoch, got "
+            f"{len(history.curriculum)} for {len(history.epoch)} epochs"
+        )
+    after = [int(state["seq_len"]) for state in history.curriculum]
+    return [start, *after[:-1]]
+
+
+def mastered_length(run: Run, threshold: float | None = None) -> int | None:
+    """The longest length whose validation ``symbol_accuracy`` reached ``threshold``.
+
+    ``threshold`` defaults to the run's own ``curriculum_threshold``; ``None`` is returned
+    when no epoch reached it.
+    """
+    if threshold is None:
+        threshold = float(run.task.config.curriculum_threshold)
+    lengths = trained_lengths(run.history, _start(run))
+    accuracy = run.history.metrics["symbol_accuracy"]
+    passed = [length for length, value in zip(lengths, accuracy, strict=True) if value >= threshold]
+    return max(passed) if passed else None
+
+
+@styled
+def plot_curriculum(groups: Mapping[str, Group], ax: Axes | None = None, title: str = "") -> Axes:
+    """The length each epoch trained at against optimiser steps: one line per seed."""
+    if not groups:
+        raise ValueError("plot_curriculum: expected at least one group")
+    ax = axes_or_new(ax, (7.5, 3.6))
+    for index, (label, group) in enumerate(groups.items()):
+        for number, run in enumerate(group.runs.values()):
+            lengths = trained_lengths(run.history, _start(run))
+            ax.step(
+                run.history.steps,
+                lengths,
+                where="pre",
+                color=f"C{index}",
+                alpha=0.8,
+                label=f"{label} ({len(group.runs)} seeds)" if number == 0 else None,
+            )
+    ax.set(xlabel="optimiser step", ylabel="training length $L$", title=title)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return ax
