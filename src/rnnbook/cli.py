@@ -8,6 +8,7 @@
     $ rnnbook train copy --out runs/copy-lstm ... --resume           # continue an interrupted run
     $ rnnbook evaluate runs/copy-lstm --seed 7 --task-option seq_len=100 --output-len 50
     $ rnnbook grid echo --out runs/echo-delays --vary task.delay=1,4,8 --metric accuracy
+    $ rnnbook reevaluate results --threads 1                          # every run, fresh data
     $ rnnbook manifest results/*                                     # (re)write manifests
     $ rnnbook bench --help
 
@@ -53,7 +54,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (``tasks``, ``train``, ``grid``, ``evaluate``, ``bench``)."""
+    """The argument parser (``tasks``, ``train``, ``grid``, ``evaluate``, ``reevaluate``,
+    ``manifest``, ``bench``)."""
 
     parser = _Parser(
         prog="rnnbook", description="Recurrent networks with PyTorch: the book's experiments."
@@ -130,6 +132,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_task_options(evaluate)
     evaluate.set_defaults(func=_cmd_evaluate)
+
+    reevaluate = commands.add_parser(
+        "reevaluate",
+        help="re-evaluate every run under a results folder on fresh data; exit 1 if any "
+        "metric is outside tolerance (rnnbook.reevaluation)",
+    )
+    reevaluate.add_argument(
+        "results", nargs="?", default=None, metavar="RESULTS_DIR", help="default: results/"
+    )
+    reevaluate.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=None,
+        help="fresh data seed, used by no run (default 12345)",
+    )
+    reevaluate.add_argument(
+        "--out", default=None, metavar="FILE", help="default: RESULTS_DIR/reevaluation/report.json"
+    )
+    reevaluate.add_argument(
+        "--only", default=None, metavar="GLOB", help="only runs whose path matches, e.g. 'echo-*'"
+    )
+    reevaluate.add_argument("--threads", type=threads, default=None, help="PyTorch CPU threads")
+    reevaluate.set_defaults(func=_cmd_reevaluate)
 
     manifest = commands.add_parser(
         "manifest", help="write (or --check) the file hashes of run folders, groups and grids"
@@ -314,7 +339,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         raise UsageError(f"--out expects a new file in an existing folder, got {args.out!r}")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    record: dict[str, Any] = {"command": shlex.join(["rnnbook", "evaluate", *args.argv])}
+    record: dict[str, Any] = {"command": args.line}
     if not is_group(args.run):
         record["metrics"] = _evaluate_run(load_run(args.run), args)
         print(json.dumps(record["metrics"]))
@@ -331,6 +356,48 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         record["aggregate"] = aggregate
     if out is not None:
         out.write_text(json.dumps(record, indent=2) + "\n")
+
+
+def _cmd_reevaluate(args: argparse.Namespace) -> None:
+    import time
+
+    import torch
+    from tqdm.auto import tqdm
+
+    from rnnbook import reevaluation
+    from rnnbook.paths import results_dir
+
+    results = Path(args.results) if args.results is not None else results_dir()
+    seed = args.seed if args.seed is not None else reevaluation.DEFAULT_SEED
+    discovery = reevaluation.discover(results, args.only)
+    reevaluation.check_seed(discovery, seed)  # refuse before any work
+    out = Path(args.out) if args.out else results / reevaluation.REPORT_FOLDER / "report.json"
+    if out.exists() and out.is_dir():
+        raise UsageError(f"--out {out} is a folder; expected a file name")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    for path, reason in discovery.skipped:
+        print(f"skip  {path}: {reason}")
+    start = time.perf_counter()
+    checks = []
+    bar = tqdm(reevaluation.reevaluate_runs(discovery, seed), total=len(discovery.runs))
+    for check in bar:
+        checks.append(check)
+        tqdm.write(check.line())
+    seconds = time.perf_counter() - start
+    command = str(getattr(args, "line", "rnnbook reevaluate"))  # set by main()
+    report = reevaluation.report(discovery, checks, seed, command, seconds)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    (out.parent / "command.txt").write_text(command + "\n")
+    print(report["summary"])
+    print(f"wrote {out}")
+    if any(not check.ok for check in checks):
+        raise _Failed
+
+
+class _Failed(Exception):
+    """Some run is outside tolerance or could not be evaluated: exit code 1."""
 
 
 def _cmd_manifest(args: argparse.Namespace) -> None:
@@ -382,8 +449,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv and argv[0] == "bench":
             return _run_bench(argv[1:])
         args = build_parser().parse_args(argv)
-        args.argv = argv[1:]  # the command's own arguments, recorded by `evaluate --out`
+        args.line = shlex.join(["rnnbook", *argv])  # recorded by `evaluate --out`, `reevaluate`
         args.func(args)
+    except _Failed:
+        return 1
     except UsageError as error:
         print(f"rnnbook: error: {error}", file=sys.stderr)
         return 2
