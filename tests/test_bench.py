@@ -227,3 +227,14 @@ def test_out_writes_a_benchmark_folder_once(tmp_path: Path) -> None:
     assert (out / "command.txt").read_text().startswith("rnnbook bench --quick")
     assert main(["bench", "--quick", "--out", str(out)]) == 2  # never overwritten
     assert not list(tmp_path.glob(".*partial"))
+
+
+def test_the_timing_table_is_text_and_an_html_table() -> None:
+    from rnnbook.tables import Table
+    from rnnbook.timing import format_table
+
+    table = format_table({"train": {"sru-fast": 1.5, "torch-lstm": 3.25}}, "cpu")
+    assert isinstance(table, Table)
+    assert table.headers == ("cpu", "train (ms)")
+    assert table.rows == (("torch-lstm", "3.25"), ("sru-fast", "1.50"))
+    assert "<th" in table._repr_html_() and "3.25" in str(table)

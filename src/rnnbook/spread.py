@@ -17,7 +17,7 @@ from typing import Any
 
 from matplotlib.axes import Axes
 
-from rnnbook.analysis import Table, format_table
+from rnnbook.tables import Table, format_table
 from rnnbook.groups import Group, summarize
 from rnnbook.plots import axes_or_new, styled
 
@@ -133,7 +133,7 @@ def spread_table(
 ) -> Table:
     """A table: one row per group, its mean, standard deviation, min and max over seeds.
 
-    Prints as text and shows as an HTML table in a notebook (:class:`rnnbook.analysis.Table`).
+    Prints as text and shows as an HTML table in a notebook (:class:`rnnbook.tables.Table`).
     """
     return summary_table(
         {label: summarize(group_values(group, metric, part)) for label, group in groups.items()},

@@ -38,10 +38,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from rnnbook import tables
 from rnnbook.checks import check_int
 from rnnbook.kernels import load_extension, sru_recurrence
 from rnnbook.registry import available_rnns, make_rnn
 from rnnbook.sru import SRU
+from rnnbook.tables import Table
 
 __all__ = [
     "CLOCKS",
@@ -400,13 +402,12 @@ def time_matmul_bound(
     return interleaved_medians(tasks, device, clock, repeats)
 
 
-def format_table(times: dict[str, dict[str, float]], device: str) -> str:
-    """A fixed-width table: one row per model, one column per mode, milliseconds."""
+def format_table(times: dict[str, dict[str, float]], device: str) -> Table:
+    """One row per model, one column per mode, in milliseconds (text, or HTML in a notebook)."""
     modes = list(times)
     order = [*MODELS, *available_models()]
     models = sorted({name for row in times.values() for name in row}, key=order.index)
-    lines = [f"{device:<14}" + "".join(f"{mode + ' (ms)':>16}" for mode in modes)]
-    for name in models:
-        cells = "".join(f"{times[mode].get(name, float('nan')):>16.2f}" for mode in modes)
-        lines.append(f"{name:<14}{cells}")
-    return "\n".join(lines)
+    rows = [
+        [name, *(f"{times[mode].get(name, float('nan')):.2f}" for mode in modes)] for name in models
+    ]
+    return tables.format_table([device, *(f"{mode} (ms)" for mode in modes)], rows)
