@@ -16,6 +16,7 @@ from rnnbook.analysis import (
     accuracy_by,
     counting_windows,
     echo_error_offsets,
+    exact_match_by_length,
     format_table,
     mistakes,
     sample_scores,
@@ -101,6 +102,39 @@ def test_counting_windows_and_sweep_beyond_the_training_range() -> None:
         sweep(perfect, task, [{"vocab_high": 60}], samples=10, seed=0)
     with pytest.raises(ValueError, match="expected a counting task"):
         counting_windows(perfect, DigitSumTask(), [0])
+
+
+class DigitSumLookup(nn.Module):
+    """Answers every listed digit-sum input right, except the strings of ``wrong_length``."""
+
+    def __init__(self, task: DigitSumTask, wrong_length: int | None = None) -> None:
+        super().__init__()
+        inputs, targets = task.all_examples("test")
+        lengths, _ = task.lengths_and_sums(inputs)
+        answers = targets.clamp(min=0)
+        answers[lengths == wrong_length] = (answers[lengths == wrong_length] + 1) % 12
+        self.table = {tuple(x.tolist()): a for x, a in zip(inputs, answers, strict=True)}
+        self.dummy = nn.Parameter(torch.zeros(1))
+
+    def forward(self, inputs: Tensor) -> Tensor:
+        answers = torch.stack([self.table[tuple(x.tolist())] for x in inputs])
+        return F.one_hot(answers, 12).float()  # (N, W, 12)
+
+
+def test_exact_match_by_length_scores_each_model_on_every_string_once() -> None:
+    task = DigitSumTask()
+    models = [DigitSumLookup(task), DigitSumLookup(task, wrong_length=3)]
+    scores = exact_match_by_length(models, task)
+    assert list(scores) == [2, 3, 4]  # no one-digit string is held out
+    assert scores == {2: [1.0, 1.0], 3: [1.0, 0.0], 4: [1.0, 1.0]}
+    for length, (_, second) in scores.items():  # the same as scoring one length at a time
+        inputs, targets = task.all_examples("test", length=length)
+        exact = task.score(models[1](inputs), targets)["exact_match"]
+        assert second == pytest.approx(float(exact.mean()))
+    with pytest.raises(ValueError, match="expected a DigitSumTask"):
+        exact_match_by_length(models, make_task("counting"))
+    with pytest.raises(ValueError, match="at least one model"):
+        exact_match_by_length([], task)
 
 
 def test_sample_scores_agree_with_the_task_metrics() -> None:

@@ -148,3 +148,29 @@ def test_load_grid_errors(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="lacks the frame"):
         load_grid(tmp_path)
+
+
+@pytest.mark.parametrize("label", ["8", "torch-lstm", "a-much-longer-cell-name"])
+def test_overlay_end_labels_stay_inside_the_frame(label: str) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from rnnbook.grid import FRAME_SIZE, _draw_history
+    from rnnbook.train import History
+
+    epochs = list(range(1, 16))
+    histories = [
+        History(epoch=epochs, metrics={"accuracy": [e / 20 + shift for e in epochs]})
+        for shift in (0.0, 0.1)
+    ]
+    figure = Figure(figsize=FRAME_SIZE)
+    canvas = FigureCanvasAgg(figure)
+    ax = figure.subplots()
+    _draw_history(
+        ax, histories, index=0, labels=["cell = x", f"cell = {label}"], metric="accuracy",
+        limits=(0.0, 1.02), epochs=15, overlay=True,
+    )  # fmt: skip
+    canvas.draw()
+    (end,) = [text for text in ax.texts if text.get_text() == label]
+    assert end.get_window_extent(canvas.get_renderer()).x1 <= figure.bbox.x1
+    assert ax.get_xlim()[1] >= 16.5  # never narrower than the room left before

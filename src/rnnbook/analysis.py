@@ -4,7 +4,8 @@ A test accuracy is one number; these helpers split it. :func:`sample_scores` sco
 sample, :func:`accuracy_by` groups the scores by a key (sequence length, digit sum, window
 start...), :func:`mistakes` shows the failures as text, :func:`sweep` re-evaluates a model
 on variants of its task (longer sequences, numbers outside the training range), and
-:func:`counting_windows` scores every window of the counting task one by one.
+:func:`counting_windows` scores every window of the counting task one by one, and
+:func:`exact_match_by_length` scores models on every held-out digit string once, by length.
 Introduced in the digit-sum chapter; the counting chapter uses it too.
 
 The SRU chapter adds two: :func:`time_to_reach` reads a training history against the wall
@@ -22,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnbook.tables import Table, format_table
-from rnnbook.tasks import SequenceData, Task
+from rnnbook.tasks import DigitSumTask, SequenceData, Task
 from rnnbook.train import History, evaluate, predict
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "accuracy_by",
     "counting_windows",
     "echo_error_offsets",
+    "exact_match_by_length",
     "format_table",
     "mistakes",
     "sample_scores",
@@ -184,6 +186,40 @@ def sweep(
             )
         results.append(evaluate(model, variant, variant.generate(samples, seed, split)))
     return results
+
+
+def exact_match_by_length(
+    models: Sequence[nn.Module], task: DigitSumTask, split: str = "test"
+) -> dict[int, list[float]]:
+    """Each model's exact match per length on every string of a digit-sum pool, each once.
+
+    Every string of the pool is fed once
+    (:meth:`~rnnbook.tasks.digit_sum.DigitSumTask.all_examples`), so the score is exact,
+    with no sampling, and split by length with
+    :meth:`~rnnbook.tasks.digit_sum.DigitSumTask.score_by_length`; the digit-sum chapter
+    compares the seeds of a group on the few short held-out strings with it.
+
+    Args:
+        models: trained models for ``task`` (e.g. one per seed).
+        task: the digit-sum task they were trained on.
+        split: ``"test"`` (the held-out pool, also ``"val"``) or ``"train"``.
+
+    Returns:
+        ``{length: [exact match of models[0], models[1], ...]}``, lengths increasing; a
+        length whose pool is empty (one digit, held out) has no entry.
+    """
+    if not isinstance(task, DigitSumTask):
+        raise ValueError(
+            f"exact_match_by_length: expected a DigitSumTask, got {type(task).__name__}"
+        )
+    if len(models) == 0:
+        raise ValueError("exact_match_by_length: expected at least one model, got none")
+    inputs, targets = task.all_examples(split)  # (S, W) each: every string once
+    scores: dict[int, list[float]] = {}
+    for model in models:
+        for row in task.score_by_length(inputs, predict(model, inputs), targets):
+            scores.setdefault(row.length, []).append(row.exact_match)
+    return scores
 
 
 def counting_windows(model: nn.Module, task: Task, starts: Sequence[int] | Tensor) -> list[Window]:

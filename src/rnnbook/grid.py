@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from matplotlib.axes import Axes
+from matplotlib.text import Annotation
 
 from rnnbook.models import build_model
 from rnnbook.plots import COLUMN_WIDTH, style_axes, style_context
@@ -267,12 +268,13 @@ def _draw_history(
                 ends.append((last, history.epoch[-1], label.rsplit(" = ", 1)[-1]))
         gap = 0.06 * (limits[1] - limits[0])  # keep end labels apart when curves meet
         placed = -math.inf
+        end_labels = []
         for last, epoch, text in sorted(ends):
             placed = max(last, placed + gap)
-            ax.annotate(
+            end_labels.append(ax.annotate(
                 text, (epoch, last), xytext=(7, placed), textcoords=("offset points", "data"),
                 color="0.4", fontsize="small", va="center", ha="left",
-            )  # fmt: skip
+            ))  # fmt: skip
     history = histories[index]
     final = history.metrics[metric][-1]
     ax.plot(history.epoch, history.metrics[metric], marker="o", color="C0", linewidth=2.2)
@@ -284,6 +286,23 @@ def _draw_history(
         title=f"{labels[index]}: final {metric} {final:.3f}",
     )
     ax.set_xticks([tick for tick in ax.get_xticks() if 1 <= tick <= epochs])  # epochs only
+    if overlay:
+        _make_room(ax, end_labels)
+
+
+def _make_room(ax: Axes, texts: Sequence[Annotation]) -> None:
+    """Widen the x range until the end labels fit in the figure (long ones: "torch-lstm")."""
+    figure = ax.get_figure()
+    if not texts or figure is None or not hasattr(figure.canvas, "get_renderer"):
+        return
+    figure.canvas.draw()  # lays the figure out: the axes and the labels take their places
+    renderer = figure.canvas.get_renderer()
+    widest = max(texts, key=lambda text: text.get_window_extent(renderer).x1)
+    over = widest.get_window_extent(renderer).x1 - (figure.bbox.x1 - 12)  # pixels
+    low, high = ax.get_xlim()
+    anchor = (widest.xy[0] - low) / (high - low) * ax.bbox.width  # pixels from the left
+    if 0 < over < anchor:  # a wider range moves the anchor left by anchor * (1 - old/new)
+        ax.set_xlim(low, low + (high - low) * anchor / (anchor - over))
 
 
 def _metrics_of(config: RunConfig) -> list[str]:

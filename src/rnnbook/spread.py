@@ -17,9 +17,9 @@ from typing import Any
 
 from matplotlib.axes import Axes
 
-from rnnbook.tables import Table, format_table
 from rnnbook.groups import Group, summarize
 from rnnbook.plots import axes_or_new, styled
+from rnnbook.tables import Table, format_table
 
 __all__ = [
     "group_values",
