@@ -1,4 +1,4 @@
-"""A recurrent state against an attention cache: what generation and training cost.
+r"""A recurrent state against an attention cache: what generation and training cost.
 
 The SRU chapter's second question, measured. Two layers of the same width ``D``: an SRU
 layer (:class:`rnnbook.SRUCell` for one token, :class:`rnnbook.SRU` for a sequence) and
@@ -10,7 +10,9 @@ a causal self-attention layer (:class:`rnnbook.attention.CausalSelfAttention`).
   and reports both memories.
 - Training, over a whole sequence: both are parallel over time in their products, but
   attention's score matrix is ``T × T``. :func:`training_by_length` times forward and
-  backward over several lengths.
+  backward over several lengths, with a minGRU layer (:class:`rnnbook.mingru.MinGRU`)
+  beside them, by its log-space scan and by its step-by-step loop: what dropping the
+  SRU's :math:`v \odot c_{t-1}` buys.
 
 Timings are interleaved medians (:func:`rnnbook.timing.interleaved_medians`), on the CPU
 with the process CPU clock by default.
@@ -27,6 +29,7 @@ import torch
 
 from rnnbook.attention import CausalSelfAttention, fill_cache
 from rnnbook.checks import check_positive_int
+from rnnbook.mingru import MinGRU
 from rnnbook.sru import SRU, SRUCell
 from rnnbook.timing import interleaved_medians
 
@@ -104,7 +107,9 @@ def training_by_length(
     """Milliseconds of forward + backward over a whole sequence, per layer and length.
 
     Returns:
-        One dict per length, with the keys ``seq_len``, ``attention_ms`` and ``sru_ms``.
+        One dict per length, with the keys ``seq_len``, ``attention_ms``, ``sru_ms``,
+        ``mingru_ms`` (the log-space scan) and ``mingru_loop_ms`` (the same layer step by
+        step).
     """
     caller = "training_by_length"
     check_positive_int(caller, "hidden_size", hidden_size)
@@ -114,6 +119,7 @@ def training_by_length(
     target = torch.device(device)
     attention = CausalSelfAttention(hidden_size, num_heads).to(target)
     sru = SRU(hidden_size, hidden_size).to(target)
+    mingru = MinGRU(hidden_size, hidden_size).to(target)
     rows = []
     for seq_len in seq_lens:
         x = torch.randn(seq_len, batch_size, hidden_size, device=target, requires_grad=True)
@@ -124,10 +130,18 @@ def training_by_length(
         def sru_train(x: torch.Tensor = x) -> None:
             sru(x)[0].sum().backward()
 
-        times = interleaved_medians(
-            {"attention": attention_train, "sru": sru_train}, target, clock, repeats
-        )
-        rows.append(
-            {"seq_len": seq_len, "attention_ms": times["attention"], "sru_ms": times["sru"]}
-        )
+        def mingru_train(x: torch.Tensor = x) -> None:
+            mingru(x)[0].sum().backward()
+
+        def mingru_loop_train(x: torch.Tensor = x) -> None:
+            mingru.forward_loop(x)[0].sum().backward()
+
+        tasks = {
+            "attention": attention_train,
+            "sru": sru_train,
+            "mingru": mingru_train,
+            "mingru_loop": mingru_loop_train,
+        }
+        times = interleaved_medians(tasks, target, clock, repeats)
+        rows.append({"seq_len": seq_len, **{f"{key}_ms": times[key] for key in tasks}})
     return rows
