@@ -6,6 +6,7 @@ Also the run folder's guarantees: written complete or not at all, never clobbere
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -287,3 +288,15 @@ def test_an_interrupted_group_resumes_where_it_stopped(tmp_path: Path) -> None:
     assert same_history(group.runs[1].history, whole.history)
     assert group.runs[1].metrics["test"] == whole.metrics["test"]
     assert not partial.exists()
+
+
+def test_where_a_run_computes_is_not_part_of_its_recipe() -> None:
+    from rnnbook.run_config import comparable_settings
+
+    base = config(epochs=3)
+    elsewhere = config(epochs=3)
+    elsewhere.train = dataclasses.replace(base.train, device="auto", progress=True)
+    assert comparable_settings(elsewhere) == comparable_settings(base)
+    other = config(epochs=3)
+    other.train = dataclasses.replace(base.train, lr=0.5)
+    assert comparable_settings(other) != comparable_settings(base)

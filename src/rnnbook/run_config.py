@@ -106,9 +106,16 @@ class RunConfig:
 
 
 def comparable_settings(config: RunConfig) -> dict[str, Any]:
-    """The settings that must agree for a run to be continued (all but ``progress``)."""
+    """The settings that must agree for a run to be continued, or a group completed.
+
+    All but ``progress`` and ``device``: where a run computes is resolved when it trains
+    (a CPU-only machine runs ``"auto"`` on the CPU), so a group's seeds, or the sittings
+    of one run, may come from different machines; bit-identical resumption needs the same
+    device, the recipe does not.
+    """
     data = config.to_dict()
     data["train"].pop("progress")
+    data["train"].pop("device")
     return data
 
 
