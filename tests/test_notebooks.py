@@ -154,6 +154,7 @@ CITED = {
         "0.01",  # the adding problem's "solved" threshold (a convention)
         "95%",  # the echo task's "solved" threshold (ours, stated as such)
         "100%",  # "a row need not add up to 100%"
+        "0.003",  # the echo runs' learning rate (a setting, printed in their commands)
     },
     "04-counting": {
         "99.92%",  # the source assignment's model 2
