@@ -134,7 +134,7 @@ def training_by_length(
             mingru(x)[0].sum().backward()
 
         def mingru_loop_train(x: torch.Tensor = x) -> None:
-            mingru.forward_loop(x)[0].sum().backward()
+            torch.autograd.backward(mingru.forward_loop(x)[0].sum())
 
         tasks = {
             "attention": attention_train,
