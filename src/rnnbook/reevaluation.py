@@ -65,13 +65,13 @@ __all__ = ["DEFAULT_SEED", "Comparison", "Discovery", "RunCheck", "check_seed", 
 # fmt: on
 
 DEFAULT_SEED = 12345
-"""The fresh data seed: far above every committed run's test seed (training seed + 1)."""
+"""Fresh data seed, far above every committed run's test seed (training seed + 1)."""
 Z = 4.0
 FRACTION_FLOOR = 0.005
 RATIO = 2.0
 SCALE_FLOOR = 1e-5
 REPORT_FOLDER = "reevaluation"
-"""``RESULTS/reevaluation/``: where the report goes, and a folder the search skips."""
+"""Where the report goes (``RESULTS/reevaluation/``), a folder the search skips."""
 
 
 def is_fraction(metric: str) -> bool:
