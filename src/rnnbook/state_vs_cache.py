@@ -31,9 +31,16 @@ from rnnbook.attention import CausalSelfAttention, fill_cache
 from rnnbook.checks import check_positive_int
 from rnnbook.mingru import MinGRU
 from rnnbook.sru import SRU, SRUCell
+from rnnbook.tables import Table, format_table
 from rnnbook.timing import interleaved_medians
 
-__all__ = ["generation_by_position", "training_by_length"]
+__all__ = [
+    "generation_by_position",
+    "generation_table",
+    "growth",
+    "training_by_length",
+    "training_table",
+]
 
 
 def _check_sizes(caller: str, values: Sequence[int], name: str) -> list[int]:
@@ -145,3 +152,37 @@ def training_by_length(
         times = interleaved_medians(tasks, target, clock, repeats)
         rows.append({"seq_len": seq_len, **{f"{key}_ms": times[key] for key in tasks}})
     return rows
+
+
+def generation_table(rows: Sequence[dict[str, Any]]) -> Table:
+    """The rows of :func:`generation_by_position` as a table of milliseconds per token."""
+    return format_table(
+        ["position", "attention ms", "SRU ms"],
+        [[f"{r['position']:,}", f"{r['attention_ms']:.3f}", f"{r['sru_ms']:.3f}"] for r in rows],
+    )
+
+
+def training_table(rows: Sequence[dict[str, Any]]) -> Table:
+    """The rows of :func:`training_by_length` as a table of milliseconds per sequence."""
+    keys = ("attention_ms", "sru_ms", "mingru_ms", "mingru_loop_ms")
+    return format_table(
+        ["T", "attention ms", "SRU ms", "minGRU scan ms", "minGRU loop ms"],
+        [[f"{r['seq_len']:,}", *(f"{r[key]:.1f}" for key in keys)] for r in rows],
+    )
+
+
+def growth(rows: Sequence[dict[str, Any]], key: str) -> float:
+    """How many times the last row's ``key`` is the first row's: cost growth over the rows.
+
+    For :func:`training_by_length` over lengths :math:`T_0 < T_1`, a layer whose cost is
+    linear in :math:`T` grows about :math:`T_1 / T_0` times; attention's :math:`T \\times T`
+    scores make it grow faster once they dominate.
+    """
+    if len(rows) < 2:
+        raise ValueError(f"growth: expected at least two rows, got {len(rows)}")
+    if key not in rows[0] or key not in rows[-1]:
+        raise ValueError(f"growth: expected rows with the key {key!r}")
+    first, last = float(rows[0][key]), float(rows[-1][key])
+    if first <= 0:
+        raise ValueError(f"growth: expected a positive first {key}, got {first}")
+    return last / first
