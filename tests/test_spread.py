@@ -72,6 +72,8 @@ def test_histories_draw_every_seed_in_its_groups_colour(groups: dict[int, Group]
     assert labels == ["k = 1 (2 seeds)", "k = 3 (2 seeds)", "chance"]
     with pytest.raises(ValueError, match="recorded no 'mse'"):
         plot_group_histories({"k = 1": groups[1]}, "mse")
+    with pytest.raises(ValueError, match="plot_group_histories: expected at least one group"):
+        plot_group_histories({}, "accuracy")
     plt.close("all")
 
 

@@ -24,6 +24,7 @@ from matplotlib.axes import Axes
 from rnnbook.groups import Group
 from rnnbook.plots import axes_or_new, styled
 from rnnbook.runs import Run
+from rnnbook.spread import seed_lines
 from rnnbook.train import History
 
 __all__ = ["mastered_length", "plot_curriculum", "trained_lengths"]
@@ -64,20 +65,10 @@ def mastered_length(run: Run, threshold: float | None = None) -> int | None:
 @styled
 def plot_curriculum(groups: Mapping[str, Group], ax: Axes | None = None, title: str = "") -> Axes:
     """The length each epoch trained at against optimiser steps: one line per seed."""
-    if not groups:
-        raise ValueError("plot_curriculum: expected at least one group")
     ax = axes_or_new(ax, (7.5, 3.6))
-    for index, (label, group) in enumerate(groups.items()):
-        for number, run in enumerate(group.runs.values()):
-            lengths = trained_lengths(run.history, _start(run))
-            ax.step(
-                run.history.steps,
-                lengths,
-                where="pre",
-                color=f"C{index}",
-                alpha=0.8,
-                label=f"{label} ({len(group.runs)} seeds)" if number == 0 else None,
-            )
+    for run, style in seed_lines(groups, "plot_curriculum"):
+        lengths = trained_lengths(run.history, _start(run))
+        ax.step(run.history.steps, lengths, where="pre", alpha=0.8, **style)
     ax.set(xlabel="optimiser step", ylabel="training length $L$", title=title)
     ax.grid(True, alpha=0.3)
     ax.legend()

@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from matplotlib.axes import Axes
 
 from rnnbook.groups import Group, summarize
 from rnnbook.plots import axes_or_new, styled
+from rnnbook.runs import Run
 from rnnbook.tables import Table, format_table
 
 __all__ = [
     "group_values",
     "plot_group_histories",
     "plot_group_spread",
+    "seed_lines",
     "spread_table",
     "summary_table",
 ]
@@ -92,6 +94,21 @@ def plot_group_spread(
 
 
 @styled
+def seed_lines(groups: Mapping[str, Group], caller: str) -> Iterator[tuple[Run, dict[str, Any]]]:
+    """Every seed's run of every group, with the line style that marks its group.
+
+    The style is a colour per group (``C0``, ``C1``, ...) and, on the group's first seed
+    only, the legend label ``"<group> (<n> seeds)"``: one legend entry per group however
+    many seeds it draws. ``caller`` names the function in the error for no groups.
+    """
+    if not groups:
+        raise ValueError(f"{caller}: expected at least one group")
+    for index, (label, group) in enumerate(groups.items()):
+        for number, run in enumerate(group.runs.values()):
+            name = f"{label} ({len(group.runs)} seeds)" if number == 0 else None
+            yield run, {"color": f"C{index}", "label": name}
+
+
 def plot_group_histories(
     groups: Mapping[str, Group],
     metric: str,
@@ -105,21 +122,11 @@ def plot_group_histories(
     Seeds are drawn rather than averaged: runs can stop at different epochs, and a curve
     that one seed leaves early is part of the result.
     """
-    if not groups:
-        raise ValueError("plot_group_histories: expected at least one group")
     ax = axes_or_new(ax, (7.5, 3.6))
-    for index, (label, group) in enumerate(groups.items()):
-        for number, run in enumerate(group.runs.values()):
-            if metric not in run.history.metrics:
-                raise ValueError(f"plot_group_histories: {run.path} recorded no {metric!r}")
-            ax.plot(
-                run.history.steps,
-                run.history.metrics[metric],
-                color=f"C{index}",
-                alpha=0.75,
-                linewidth=1.2,
-                label=f"{label} ({len(group.runs)} seeds)" if number == 0 else None,
-            )
+    for run, style in seed_lines(groups, "plot_group_histories"):
+        if metric not in run.history.metrics:
+            raise ValueError(f"plot_group_histories: {run.path} recorded no {metric!r}")
+        ax.plot(run.history.steps, run.history.metrics[metric], alpha=0.75, linewidth=1.2, **style)
     if chance is not None:
         ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label="chance")
     ax.set(xlabel="optimiser step", ylabel=f"validation {metric}", title=title)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["Table", "format_table"]
+__all__ = ["Table", "format_span", "format_table"]
 
 # A cell reads as a number (right-aligned in HTML) if it is an int or float, or text such
 # as "97.5%", "-1.2e-3", "19,724", "15.53 ms" or "97 / 97".
@@ -101,3 +101,19 @@ def format_table(headers: Sequence[Any], rows: Sequence[Sequence[Any]]) -> Table
     lines = [" | ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
     lines.insert(1, "-+-".join("-" * w for w in widths))
     return Table("\n".join(lines), headers, rows)
+
+
+def format_span(values: Sequence[float], form: str = "{:.1%}") -> str:
+    """The range of ``values`` as prose: ``"11.1% to 11.6%"``, or one value if all agree.
+
+    ``form`` formats each end (a :meth:`str.format` pattern with one field).
+
+    >>> format_span([0.116, 0.111, 0.112])
+    '11.1% to 11.6%'
+    >>> format_span([2.0, 2.0], "{:.0f}")
+    '2'
+    """
+    if not values:
+        raise ValueError("format_span: expected at least one value")
+    low, high = form.format(min(values)), form.format(max(values))
+    return low if low == high else f"{low} to {high}"
