@@ -9,7 +9,12 @@ import matplotlib
 import pytest
 
 from rnnbook.cli import main
-from rnnbook.curriculum import mastered_length, plot_curriculum, trained_lengths
+from rnnbook.curriculum import (
+    first_mastered_epoch,
+    mastered_length,
+    plot_curriculum,
+    trained_lengths,
+)
 from rnnbook.groups import Group
 from rnnbook.runs import load_run
 from rnnbook.train import History
@@ -60,6 +65,22 @@ def test_mastered_length_reads_the_runs_own_threshold(curriculum_run: Path) -> N
     plain = dataclasses.replace(run, task=run.task.with_options(curriculum_start=None))
     with pytest.raises(ValueError, match="without a length curriculum"):
         mastered_length(plain)
+
+
+def test_the_first_mastered_epoch_is_the_first_to_reach_the_threshold(
+    curriculum_run: Path,
+) -> None:
+    run = load_run(curriculum_run)
+    accuracy = run.history.metrics["symbol_accuracy"]
+    threshold = sorted(accuracy)[-2]  # reached by two epochs: the earlier one counts
+    first = first_mastered_epoch(run, threshold)
+    assert first is not None
+    assert accuracy[first - 1] >= threshold
+    assert all(value < threshold for value in accuracy[: first - 1])
+    assert first_mastered_epoch(run, threshold=1.01) is None
+    plain = dataclasses.replace(run, task=run.task.with_options(curriculum_start=None))
+    with pytest.raises(ValueError, match="without a length curriculum"):
+        first_mastered_epoch(plain)
 
 
 def test_plot_curriculum_draws_one_line_per_seed(curriculum_run: Path) -> None:

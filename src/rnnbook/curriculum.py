@@ -27,7 +27,7 @@ from rnnbook.runs import Run
 from rnnbook.spread import seed_lines
 from rnnbook.train import History
 
-__all__ = ["mastered_length", "plot_curriculum", "trained_lengths"]
+__all__ = ["first_mastered_epoch", "mastered_length", "plot_curriculum", "trained_lengths"]
 
 
 def _start(run: Run) -> int:
@@ -48,18 +48,31 @@ def trained_lengths(history: History, start: int) -> list[int]:
     return [start, *after[:-1]]
 
 
+def _threshold(run: Run, threshold: float | None) -> float:
+    return float(run.task.config.curriculum_threshold) if threshold is None else threshold
+
+
 def mastered_length(run: Run, threshold: float | None = None) -> int | None:
     """The longest length whose validation ``symbol_accuracy`` reached ``threshold``.
 
     ``threshold`` defaults to the run's own ``curriculum_threshold``; ``None`` is returned
     when no epoch reached it.
     """
-    if threshold is None:
-        threshold = float(run.task.config.curriculum_threshold)
+    threshold = _threshold(run, threshold)
     lengths = trained_lengths(run.history, _start(run))
     accuracy = run.history.metrics["symbol_accuracy"]
     passed = [length for length, value in zip(lengths, accuracy, strict=True) if value >= threshold]
     return max(passed) if passed else None
+
+
+def first_mastered_epoch(run: Run, threshold: float | None = None) -> int | None:
+    """The first epoch (counted from 1) whose validation ``symbol_accuracy`` reached
+    ``threshold`` (default: the run's ``curriculum_threshold``), or ``None`` if none did.
+    """
+    threshold = _threshold(run, threshold)
+    _start(run)  # a run without a curriculum is refused, as by mastered_length
+    accuracy = run.history.metrics["symbol_accuracy"]
+    return next((epoch for epoch, value in enumerate(accuracy, 1) if value >= threshold), None)
 
 
 @styled
