@@ -93,7 +93,6 @@ def plot_group_spread(
     return ax
 
 
-@styled
 def seed_lines(groups: Mapping[str, Group], caller: str) -> Iterator[tuple[Run, dict[str, Any]]]:
     """Every seed's run of every group, with the line style that marks its group.
 
@@ -109,6 +108,7 @@ def seed_lines(groups: Mapping[str, Group], caller: str) -> Iterator[tuple[Run, 
             yield run, {"color": f"C{index}", "label": name}
 
 
+@styled
 def plot_group_histories(
     groups: Mapping[str, Group],
     metric: str,
