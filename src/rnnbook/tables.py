@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["Table", "format_span", "format_table"]
+__all__ = ["Table", "format_list", "format_span", "format_table"]
 
 # A cell reads as a number (right-aligned in HTML) if it is an int or float, or text such
 # as "97.5%", "-1.2e-3", "19,724", "15.53 ms" or "97 / 97".
@@ -117,3 +117,19 @@ def format_span(values: Sequence[float], form: str = "{:.1%}") -> str:
         raise ValueError("format_span: expected at least one value")
     low, high = form.format(min(values)), form.format(max(values))
     return low if low == high else f"{low} to {high}"
+
+
+def format_list(items: Sequence[Any], empty: str = "none") -> str:
+    """Items as prose: ``"150, 200 and 250"``; one item alone; ``empty`` for none.
+
+    >>> format_list([150, 200, 250])
+    '150, 200 and 250'
+    >>> format_list(["RNN"])
+    'RNN'
+    """
+    words = [str(item) for item in items]
+    if not words:
+        return empty
+    if len(words) == 1:
+        return words[0]
+    return f"{', '.join(words[:-1])} and {words[-1]}"
