@@ -106,7 +106,7 @@ def format_table(headers: Sequence[Any], rows: Sequence[Sequence[Any]]) -> Table
 def format_span(values: Sequence[float], form: str = "{:.1%}") -> str:
     """The range of ``values`` as prose: ``"11.1% to 11.6%"``, or one value if all agree.
 
-    ``form`` formats each end (a :meth:`str.format` pattern with one field).
+    ``form`` formats each end (a ``str.format`` pattern with one field).
 
     >>> format_span([0.116, 0.111, 0.112])
     '11.1% to 11.6%'
