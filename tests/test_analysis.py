@@ -17,6 +17,7 @@ from rnnbook.analysis import (
     counting_windows,
     echo_error_offsets,
     exact_match_by_length,
+    first_epoch_reaching,
     format_table,
     mistakes,
     sample_scores,
@@ -260,6 +261,15 @@ def test_time_to_reach() -> None:
     assert time_to_reach(history, "accuracy", 0.5, higher_is_better=False) == 1.0
     with pytest.raises(ValueError, match=r"time_to_reach: expected a metric in \['accuracy'\]"):
         time_to_reach(history, "mse", 0.1)
+
+
+def test_first_epoch_reaching() -> None:
+    history = _history([0.2, 0.6, 0.95, 0.9], [1.0, 2.5, 4.0, 5.5])
+    assert first_epoch_reaching(history, "accuracy", 0.9) == 3
+    assert first_epoch_reaching(history, "accuracy", 0.99) is None
+    assert first_epoch_reaching(history, "accuracy", 0.5, higher_is_better=False) == 1
+    with pytest.raises(ValueError, match=r"first_epoch_reaching: expected a metric"):
+        first_epoch_reaching(history, "mse", 0.1)
 
 
 def test_echo_error_offsets() -> None:

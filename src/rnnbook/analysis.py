@@ -8,9 +8,10 @@ on variants of its task (longer sequences, numbers outside the training range), 
 :func:`exact_match_by_length` scores models on every held-out digit string once, by length.
 Introduced in the digit-sum chapter; the counting chapter uses it too.
 
-The SRU chapter adds two: :func:`time_to_reach` reads a training history against the wall
-clock (time-to-accuracy), and :func:`echo_error_offsets` asks which past symbol a model
-repeated when it got the echo task wrong.
+The SRU chapter adds :func:`time_to_reach`, which reads a training history against the
+wall clock (time-to-accuracy; :func:`first_epoch_reaching` reads it against the epochs),
+and :func:`echo_error_offsets`, which asks which past symbol a model repeated when it got
+the echo task wrong.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
     "counting_windows",
     "echo_error_offsets",
     "exact_match_by_length",
+    "first_epoch_reaching",
     "format_table",
     "mistakes",
     "sample_scores",
@@ -250,18 +252,35 @@ def counting_windows(model: nn.Module, task: Task, starts: Sequence[int] | Tenso
     ]
 
 
+def first_epoch_reaching(
+    history: History, metric: str, target: float, higher_is_better: bool = True
+) -> int | None:
+    """The first epoch (as recorded in ``history.epoch``) whose validation ``metric``
+    reaches ``target`` (``>=`` when ``higher_is_better``, else ``<=``); ``None`` if none
+    does."""
+    index = _first_reaching("first_epoch_reaching", history, metric, target, higher_is_better)
+    return None if index is None else history.epoch[index]
+
+
 def time_to_reach(
     history: History, metric: str, target: float, higher_is_better: bool = True
 ) -> float | None:
     """Wall-clock seconds at the end of the first epoch whose validation ``metric`` reaches
     ``target`` (``>=`` when ``higher_is_better``, else ``<=``); ``None`` if it never does."""
+    index = _first_reaching("time_to_reach", history, metric, target, higher_is_better)
+    return None if index is None else float(history.seconds[index])
+
+
+def _first_reaching(
+    caller: str, history: History, metric: str, target: float, higher_is_better: bool
+) -> int | None:
     if metric not in history.metrics:
         raise ValueError(
-            f"time_to_reach: expected a metric in {sorted(history.metrics)}, got {metric!r}"
+            f"{caller}: expected a metric in {sorted(history.metrics)}, got {metric!r}"
         )
-    for value, seconds in zip(history.metrics[metric], history.seconds, strict=True):
+    for index, value in enumerate(history.metrics[metric]):
         if (value >= target) if higher_is_better else (value <= target):
-            return float(seconds)
+            return index
     return None
 
 

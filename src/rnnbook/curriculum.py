@@ -21,6 +21,7 @@ from collections.abc import Mapping
 
 from matplotlib.axes import Axes
 
+from rnnbook.analysis import first_epoch_reaching
 from rnnbook.groups import Group
 from rnnbook.plots import axes_or_new, styled
 from rnnbook.runs import Run
@@ -69,10 +70,8 @@ def first_mastered_epoch(run: Run, threshold: float | None = None) -> int | None
     """The first epoch (counted from 1) whose validation ``symbol_accuracy`` reached
     ``threshold`` (default: the run's ``curriculum_threshold``), or ``None`` if none did.
     """
-    threshold = _threshold(run, threshold)
     _start(run)  # a run without a curriculum is refused, as by mastered_length
-    accuracy = run.history.metrics["symbol_accuracy"]
-    return next((epoch for epoch, value in enumerate(accuracy, 1) if value >= threshold), None)
+    return first_epoch_reaching(run.history, "symbol_accuracy", _threshold(run, threshold))
 
 
 @styled
