@@ -36,7 +36,7 @@ from rnnbook.cells import (
     make_parameters,
     rnn_recurrence,
 )
-from rnnbook.checks import check_fraction, check_positive_int
+from rnnbook.checks import check_fraction, check_positive_int, refuse_torchscript
 
 
 def check_sequence(
@@ -81,6 +81,10 @@ class LayerStack(nn.Module):
     """
 
     STATE_NAMES: tuple[str, ...] = ("h_0",)
+
+    def __prepare_scriptable__(self) -> nn.Module:
+        """Called by ``torch.jit.script``: refused in one line (:func:`refuse_torchscript`)."""
+        refuse_torchscript(self)
 
     def __init__(
         self,

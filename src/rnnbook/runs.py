@@ -140,7 +140,10 @@ def _write_files(
     )
     _write_json(path / "history.json", history.to_dict())
     _write_json(path / "metrics.json", metrics)
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    state = {
+        k: v.detach().cpu() if isinstance(v, torch.Tensor) else v
+        for k, v in model.state_dict().items()
+    }
     torch.save(state, path / "model.pt")
     plot_history(history, path / "loss.png", title=f"{config.task} · {config.model.cell}")
 
