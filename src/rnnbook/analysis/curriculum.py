@@ -21,12 +21,12 @@ from collections.abc import Mapping
 
 from matplotlib.axes import Axes
 
-from rnnbook.analysis import first_epoch_reaching
-from rnnbook.groups import Group
-from rnnbook.plots import axes_or_new, styled
-from rnnbook.runs import Run
-from rnnbook.spread import seed_lines
-from rnnbook.train import History
+from rnnbook.analysis.errors import first_epoch_reaching
+from rnnbook.analysis.spread import seed_lines
+from rnnbook.experiments.groups import Group
+from rnnbook.experiments.runs import Run
+from rnnbook.figures.plots import axes_or_new, styled
+from rnnbook.training.fit import History
 
 __all__ = ["first_mastered_epoch", "mastered_length", "plot_curriculum", "trained_lengths"]
 

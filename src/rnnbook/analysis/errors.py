@@ -23,9 +23,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rnnbook.tables import Table, format_table
+from rnnbook.figures.tables import Table, format_table
 from rnnbook.tasks import DigitSumTask, SequenceData, Task
-from rnnbook.train import History, evaluate, predict
+from rnnbook.training.fit import History, evaluate, predict
 
 __all__ = [
     "GroupAccuracy",

@@ -1,8 +1,9 @@
 r"""Long memory: how far back the loss reaches, for trained and untrained task models.
 
-Introduced in the copy-task and adding-problem chapters. :mod:`rnnbook.gradients` measures
+Introduced in the copy-task and adding-problem chapters. :mod:`rnnbook.analysis.gradients` measures
 :math:`\lVert \partial L / \partial h_t \rVert` for a single cell and a loss on its hidden
-states; here the same quantity is measured for a whole :class:`rnnbook.models.SequenceModel`
+states; here the same quantity is measured for a whole
+:class:`rnnbook.models.task_model.SequenceModel`
 (encoder, recurrent module from :func:`rnnbook.make_rnn`, linear head) and the task's own
 loss, so a model loaded from a run folder can be compared with itself at initialisation.
 
@@ -30,12 +31,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rnnbook.gradients import State, Step
-from rnnbook.layers import LSTM, MLSTM
-from rnnbook.models import SequenceModel, eval_mode
-from rnnbook.sru import SRU, SRUCell
+from rnnbook.analysis.gradients import State, Step
+from rnnbook.models.layers import LSTM, MLSTM
+from rnnbook.models.sru import SRU, SRUCell
+from rnnbook.models.task_model import SequenceModel, eval_mode
 from rnnbook.tasks.copy import CopyTask
-from rnnbook.train import TaskLike
+from rnnbook.training.fit import TaskLike
 
 __all__ = [
     "memory_gradient_norms",
@@ -48,11 +49,11 @@ _WITH_CELL_STATE = (LSTM, MLSTM, nn.LSTM)
 
 
 def sru_cell_step(cell: SRUCell) -> Step:
-    """Adapt an :class:`rnnbook.sru.SRUCell` to a :data:`rnnbook.gradients.Step`.
+    """Adapt an :class:`rnnbook.models.sru.SRUCell` to a :data:`rnnbook.analysis.gradients.Step`.
 
     The SRU cell returns ``(h_t, c_t)`` but only :math:`c_t` is its state, so the step
     returns ``(c_t, c_t)``: the "hidden" tensor whose gradient
-    :func:`rnnbook.gradients.hidden_gradient_norms` measures is the memory :math:`c_t`
+    :func:`rnnbook.analysis.gradients.hidden_gradient_norms` measures is the memory :math:`c_t`
     (the output :math:`h_t` never reaches a later step, so its gradient has no history).
     """
     if not isinstance(cell, SRUCell):
@@ -95,7 +96,7 @@ def recurrent_step(rnn: nn.Module) -> Step:
     The step runs the module on a one-step sequence and returns ``(m_t (N, H), state)``,
     the memory :math:`m_t` being ``c_t`` for the SRU and ``h_t`` otherwise. The next state
     is built from that very tensor, so a gradient taken with respect to it includes every
-    later step (:func:`rnnbook.gradients.hidden_gradient_norms` can use it directly).
+    later step (:func:`rnnbook.analysis.gradients.hidden_gradient_norms` can use it directly).
     """
     _check_single_layer("recurrent_step", rnn)
 
@@ -117,7 +118,7 @@ def memory_gradient_norms(
     ``.grad`` are left untouched.
 
     Args:
-        model: a one-layer :class:`rnnbook.models.SequenceModel` (any cell, rnnbook's or
+        model: a one-layer :class:`rnnbook.models.task_model.SequenceModel` (any cell, rnnbook's or
             torch's, or the SRU).
         task: supplies ``loss(outputs, targets)``.
         inputs: a batch, batch first, as the task's data sets hold it: (N, T) token ids or

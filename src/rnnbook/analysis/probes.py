@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from rnnbook.checks import check_int
-from rnnbook.models import SequenceModel, eval_mode
+from rnnbook.core.checks import check_int
+from rnnbook.models.task_model import SequenceModel, eval_mode
 
 __all__ = ["LSTMTrace", "connectivity", "input_gradient_norms", "lstm_trace", "unit_correlations"]
 
@@ -135,12 +135,12 @@ def connectivity(model: SequenceModel, inputs: Tensor, targets: Tensor | None = 
     on. Causality makes the matrix lower-triangular.
 
     Args:
-        model: a :class:`rnnbook.models.SequenceModel` over tokens.
+        model: a :class:`rnnbook.models.task_model.SequenceModel` over tokens.
         inputs: (N, T) token ids.
         targets: (N, T) target ids; negative entries (ignored steps) fall back to argmax.
     """
     if not isinstance(model, SequenceModel) or model.input_kind != "tokens":
-        raise ValueError("connectivity: expected a token SequenceModel (rnnbook.models)")
+        raise ValueError("connectivity: expected a token SequenceModel (rnnbook.models.task_model)")
     if inputs.dim() != 2 or inputs.shape[1] == 0:
         raise ValueError(f"connectivity: expected inputs (N, T >= 1), got {tuple(inputs.shape)}")
     with eval_mode(model):
@@ -175,12 +175,14 @@ def input_gradient_norms(
     features of step ``t``.
 
     Args:
-        model: a :class:`rnnbook.models.SequenceModel`.
+        model: a :class:`rnnbook.models.task_model.SequenceModel`.
         loss_fn: the task's loss, ``loss_fn(outputs, targets) -> scalar`` (``task.loss``).
         inputs, targets: one batch, as the task generates it.
     """
     if not isinstance(model, SequenceModel):
-        raise ValueError("input_gradient_norms: expected a SequenceModel (rnnbook.models)")
+        raise ValueError(
+            "input_gradient_norms: expected a SequenceModel (rnnbook.models.task_model)"
+        )
     if not callable(loss_fn):
         raise ValueError("input_gradient_norms: expected a callable loss_fn, e.g. task.loss")
     with eval_mode(model):

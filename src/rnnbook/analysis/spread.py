@@ -3,7 +3,7 @@
 A comparison drawn from one seed per arm cannot tell a difference from luck. The figures
 here show each seed's result (so a reader sees the spread, not only a summary) and the
 mean across seeds, for groups written by ``rnnbook train ... --seeds`` and loaded with
-:func:`rnnbook.groups.load_group`; :func:`spread_table` prints the same numbers.
+:func:`rnnbook.experiments.groups.load_group`; :func:`spread_table` prints the same numbers.
 
 Introduced in the crash-course chapter.
 """
@@ -17,10 +17,10 @@ from typing import Any
 
 from matplotlib.axes import Axes
 
-from rnnbook.groups import Group, summarize
-from rnnbook.plots import axes_or_new, styled
-from rnnbook.runs import Run
-from rnnbook.tables import Table, format_table
+from rnnbook.experiments.groups import Group, summarize
+from rnnbook.experiments.runs import Run
+from rnnbook.figures.plots import axes_or_new, styled
+from rnnbook.figures.tables import Table, format_table
 
 __all__ = [
     "group_values",
@@ -140,7 +140,7 @@ def spread_table(
 ) -> Table:
     """A table: one row per group, its mean, standard deviation, min and max over seeds.
 
-    Prints as text and shows as an HTML table in a notebook (:class:`rnnbook.tables.Table`).
+    Prints as text and shows as an HTML table in a notebook (:class:`rnnbook.figures.tables.Table`).
     """
     return summary_table(
         {label: summarize(group_values(group, metric, part)) for label, group in groups.items()},

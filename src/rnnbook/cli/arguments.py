@@ -1,9 +1,9 @@
 """How the command line maps to a run: the arguments of ``rnnbook train`` and ``rnnbook grid``.
 
 Nothing here is typed twice: :func:`add_run_arguments` declares one flag per setting of
-:class:`~rnnbook.run_config.RunConfig` (and of its model and training parts), with the help,
-default and parser that the field's metadata gives (:mod:`rnnbook.config`);
-:func:`run_config_from_args` reads them back; :func:`rnnbook.config.train_command` goes
+:class:`~rnnbook.experiments.run_config.RunConfig` (and of its model and training parts), with the
+help, default and parser that the field's metadata gives (:mod:`rnnbook.core.settings`);
+:func:`run_config_from_args` reads them back; :func:`rnnbook.core.settings.train_command` goes
 from a config to the shortest command that reproduces it. The task options come from the
 task configs the same way.
 """
@@ -15,9 +15,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from rnnbook.config import Setting, settings, train_command
-from rnnbook.repro import MAX_THREADS
-from rnnbook.run_config import RunConfig
+from rnnbook.core.repro import MAX_THREADS
+from rnnbook.core.settings import Setting, settings, train_command
+from rnnbook.experiments.run_config import RunConfig
 from rnnbook.tasks import available_tasks, task_options
 
 __all__ = [
@@ -210,7 +210,8 @@ def _help(entry: Setting) -> str:
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of one run (task, --out, model, training, data): `train` and `grid`.
 
-    One flag per setting of :class:`~rnnbook.run_config.RunConfig`, from its fields' metadata.
+    One flag per setting of :class:`~rnnbook.experiments.run_config.RunConfig`, from its fields'
+    metadata.
     """
     parser.add_argument(
         "task", choices=available_tasks(), metavar="TASK", help=", ".join(available_tasks())
@@ -248,7 +249,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_config_from_args(args: argparse.Namespace) -> RunConfig:
-    """The :class:`rnnbook.run_config.RunConfig` that ``rnnbook train`` arguments describe."""
+    """The :class:`rnnbook.experiments.run_config.RunConfig` that ``rnnbook train`` arguments
+    describe."""
     data: dict[str, Any] = {
         "task": args.task,
         "task_options": task_overrides(args, args.task),

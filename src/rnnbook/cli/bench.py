@@ -1,12 +1,12 @@
 """The benchmark's command line: ``rnnbook bench`` and ``rnnbook bench grid``.
 
 ``rnnbook bench [--devices cpu,cuda] [--quick] ...`` times the models of
-:mod:`rnnbook.timing` (re-exported here, so ``bench.time_models`` and the rest work as
+:mod:`rnnbook.perf.timing` (re-exported here, so ``bench.time_models`` and the rest work as
 before) on each device in turn and reports the ratios the SRU chapter quotes, each on the
 device that produced it. ``rnnbook bench grid --out DIR --hidden-sizes 32,64,...``
 precomputes one timing frame per hidden size for a chapter's kernel-free slider
-(:func:`timing_grid`, written by :func:`rnnbook.grid.write_grid`, the one writer of grid
-folders). :func:`add_arguments` and :func:`run` are all ``rnnbook.cli`` needs.
+(:func:`timing_grid`, written by :func:`rnnbook.experiments.grid.write_grid`, the one writer of grid
+folders). :func:`add_arguments` and :func:`run` are all ``rnnbook.cli.commands`` needs.
 
 The last line printed by :func:`run` is one JSON object with these keys:
 
@@ -29,7 +29,7 @@ The last line printed by :func:`run` is one JSON object with these keys:
     per-token generation), ``train_ratio_sru_fast_vs_projection_matmul`` (SRU training
     over the time of its projection's matrix product alone, forward and backward),
     ``generate_matmul_flop_ratio_torch_lstm_vs_sru`` (the most per-token generation can
-    gain: the LSTM's matrix-product FLOPs over the SRU's, from :mod:`rnnbook.costs`),
+    gain: the LSTM's matrix-product FLOPs over the SRU's, from :mod:`rnnbook.perf.costs`),
     ``train_slowdown_lstm_vs_torch_lstm`` (our LSTM over torch's) and, when measured,
     ``lstm_train_time_ratio_2T_vs_T`` (about 2 when the backward is linear in T).
 ``matmul_bound``
@@ -50,12 +50,12 @@ from typing import Any
 
 import torch
 
-from rnnbook.checks import check_positive_int
-from rnnbook.costs import matmul_flop_ratio
-from rnnbook.grid import Grid, write_grid
+from rnnbook.core.checks import check_positive_int
+from rnnbook.experiments.grid import Grid, write_grid
+from rnnbook.figures.plots import plot_timing_bars
 from rnnbook.kernels import load_extension, resolve_backend
-from rnnbook.plots import plot_timing_bars
-from rnnbook.timing import (
+from rnnbook.perf.costs import matmul_flop_ratio
+from rnnbook.perf.timing import (
     CLOCKS,
     CUDA_WARMUP,
     MODELS,
@@ -214,7 +214,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     modes = parser.add_subparsers(dest="bench_mode", metavar="{grid}")
     grid = modes.add_parser(
-        "grid", help="precompute a timing slider: one frame per hidden size (rnnbook.grid)"
+        "grid",
+        help="precompute a timing slider: one frame per hidden size (rnnbook.experiments.grid)",
     )
     grid.add_argument("--out", required=True, help="grid folder to write")
     grid.add_argument("--hidden-sizes", default="32,64,128,256", help="comma-separated")
@@ -338,14 +339,14 @@ def timing_grid(
 ) -> Grid:
     """Time every mode per hidden size and write a grid: one frame per hidden size.
 
-    Written by :func:`rnnbook.grid.write_grid`: ``grid.json`` in the layout of
-    :func:`rnnbook.grid.load_grid` (setting ``hidden_size``, metric ``train_speedup``:
+    Written by :func:`rnnbook.experiments.grid.write_grid`: ``grid.json`` in the layout of
+    :func:`rnnbook.experiments.grid.load_grid` (setting ``hidden_size``, metric ``train_speedup``:
     ``torch-lstm`` time over ``sru-fast`` time in training), plus the raw medians under
     ``"times_ms"`` and the machine under ``"config"``, and one PNG per hidden size with
-    shared logarithmic axes (:func:`rnnbook.plots.plot_timing_bars`).
+    shared logarithmic axes (:func:`rnnbook.figures.plots.plot_timing_bars`).
 
     Returns:
-        the :class:`~rnnbook.grid.Grid`.
+        the :class:`~rnnbook.experiments.grid.Grid`.
     """
     if len(hidden_sizes) == 0:
         raise ValueError("timing_grid: expected at least one hidden size, got none")

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from rnnbook.cli_args import (
+from rnnbook.cli.arguments import (
     UsageError,
     add_run_arguments,
     add_task_options,
@@ -42,7 +42,7 @@ from rnnbook.cli_args import (
 from rnnbook.tasks import available_tasks, task_options
 
 if TYPE_CHECKING:
-    from rnnbook.runs import Run
+    from rnnbook.experiments.runs import Run
     from rnnbook.tasks import Task
 
 __all__ = ["build_parser", "main", "run_config_from_args", "train_command"]
@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     reevaluate = commands.add_parser(
         "reevaluate",
         help="re-evaluate every run under a results folder on fresh data; exit 1 if any "
-        "metric is outside tolerance (rnnbook.reevaluation)",
+        "metric is outside tolerance (rnnbook.experiments.reevaluation)",
     )
     reevaluate.add_argument(
         "results", nargs="?", default=None, metavar="RESULTS_DIR", help="default: results/"
@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.set_defaults(func=_cmd_manifest)
 
     bench = commands.add_parser(
-        "bench", help="time the recurrent modules (rnnbook.bench)", add_help=False
+        "bench", help="time the recurrent modules (rnnbook.cli.bench)", add_help=False
     )
     bench.set_defaults(func=None)
     return parser
@@ -201,8 +201,8 @@ def _check_writable(text: str, overwrite: bool = False) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
-    from rnnbook.footprint import check_run_fits
-    from rnnbook.runs import train_run
+    from rnnbook.experiments.runs import train_run
+    from rnnbook.training.footprint import check_run_fits
 
     config = run_config_from_args(args)
     check_run_fits(config)  # validates the task options and sizes before any work
@@ -224,7 +224,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
 
 def _train_group(args: argparse.Namespace, config: Any, out: Path) -> None:
-    from rnnbook.groups import train_group
+    from rnnbook.experiments.groups import train_group
 
     if config.train.seed != 0:
         raise UsageError("--seed and --seeds exclude each other")
@@ -264,7 +264,7 @@ def _grid_values(text: str) -> tuple[str, list[Any]]:
 
 
 def _cmd_grid(args: argparse.Namespace) -> None:
-    from rnnbook.grid import run_grid
+    from rnnbook.experiments.grid import run_grid
 
     setting, values = _grid_values(args.vary)
     config = run_config_from_args(args)
@@ -295,9 +295,9 @@ def _evaluation_task(run: Run, args: argparse.Namespace) -> Task:
 
 
 def _evaluate_run(run: Run, args: argparse.Namespace) -> dict[str, float]:
-    from rnnbook.devices import resolve_device
-    from rnnbook.evaluation import evaluate
-    from rnnbook.footprint import check_fits
+    from rnnbook.core.devices import resolve_device
+    from rnnbook.training.evaluation import evaluate
+    from rnnbook.training.footprint import check_fits
 
     task = _evaluation_task(run, args)
     seed = (
@@ -329,9 +329,9 @@ def _evaluate_run(run: Run, args: argparse.Namespace) -> dict[str, float]:
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     import torch
 
-    from rnnbook.devices import check_device_name
-    from rnnbook.groups import is_group, load_group, summarize
-    from rnnbook.runs import load_run
+    from rnnbook.core.devices import check_device_name
+    from rnnbook.experiments.groups import is_group, load_group, summarize
+    from rnnbook.experiments.runs import load_run
 
     check_device_name(args.device)
     out = Path(args.out) if args.out is not None else None
@@ -364,8 +364,8 @@ def _cmd_reevaluate(args: argparse.Namespace) -> None:
     import torch
     from tqdm.auto import tqdm
 
-    from rnnbook import reevaluation
-    from rnnbook.paths import results_dir
+    from rnnbook.core.paths import results_dir
+    from rnnbook.experiments import reevaluation
 
     results = Path(args.results) if args.results is not None else results_dir()
     seed = args.seed if args.seed is not None else reevaluation.DEFAULT_SEED
@@ -401,8 +401,8 @@ class _Failed(Exception):
 
 
 def _cmd_manifest(args: argparse.Namespace) -> None:
-    from rnnbook.folders import check_manifest, write_manifest
-    from rnnbook.groups import AGGREGATE, seed_folder
+    from rnnbook.experiments.folders import check_manifest, write_manifest
+    from rnnbook.experiments.groups import AGGREGATE, seed_folder
 
     done, skipped = 0, []
     for name in args.folders:
@@ -431,7 +431,7 @@ def _cmd_manifest(args: argparse.Namespace) -> None:
 
 
 def _run_bench(argv: Sequence[str]) -> int:
-    from rnnbook import bench
+    from rnnbook.cli import bench
 
     parser = _Parser(prog="rnnbook bench", description="Time the recurrent modules.")
     bench.add_arguments(parser)

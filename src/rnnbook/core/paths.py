@@ -34,7 +34,7 @@ def results_dir() -> Path:
         if not folder.is_dir():
             raise FileNotFoundError(f"results_dir: {_ENV}={configured!r} is not a folder")
         return folder
-    checkout = Path(__file__).resolve().parents[2] / "results"  # src/rnnbook/ -> repo root
+    checkout = Path(__file__).resolve().parents[3] / "results"  # src/rnnbook/core/ -> repo root
     if checkout.is_dir():
         return checkout
     raise FileNotFoundError(

@@ -1,7 +1,7 @@
 """Reproducibility: one call that makes a notebook, a test or a run deterministic.
 
 :func:`seed_everything` is the global switch a chapter (or the command line) flips once,
-first; :func:`seeded` is its scoped twin, used by :func:`rnnbook.train.fit` so that
+first; :func:`seeded` is its scoped twin, used by :func:`rnnbook.training.fit.fit` so that
 training is deterministic without touching the caller's random state.
 
 Introduced in the crash-course chapter; every chapter and the CLI call it first.
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from rnnbook.checks import check_int
+from rnnbook.core.checks import check_int
 
 __all__ = ["MAX_THREADS", "THREADS_ENV", "check_threads", "seed_everything", "seeded"]
 

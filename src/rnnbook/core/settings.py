@@ -1,13 +1,14 @@
 """Settings declared once: each config field carries its flag, help and parser.
 
-The run's dataclasses (:class:`~rnnbook.models.ModelConfig`,
-:class:`~rnnbook.train.TrainConfig`, :class:`~rnnbook.run_config.RunConfig`) declare every
+The run's dataclasses (:class:`~rnnbook.models.task_model.ModelConfig`,
+:class:`~rnnbook.training.fit.TrainConfig`, :class:`~rnnbook.experiments.run_config.RunConfig`)
+declare every
 setting with :func:`setting`::
 
     hidden_size: int = setting(64, "hidden units per layer", kind="positive_int")
 
 From that one declaration the command line builds its flags, their help and defaults
-(:mod:`rnnbook.cli_args`), and :func:`train_command` writes the shortest ``rnnbook train``
+(:mod:`rnnbook.cli.arguments`), and :func:`train_command` writes the shortest ``rnnbook train``
 command that reproduces a configuration, the way :mod:`rnnbook.tasks` already derives the
 task options from their config fields. This module sits below the library and the CLI:
 it imports only :mod:`rnnbook.tasks`.
@@ -42,7 +43,7 @@ KINDS = (
     "choice",
     "switch",
 )
-"""How a setting's command-line text is parsed and checked (see :mod:`rnnbook.cli_args`)."""
+"""How a setting's command-line text is parsed and checked (see :mod:`rnnbook.cli.arguments`)."""
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ def train_command(config: Any, out: str | Path, command: str = "train") -> str:
     """The ``rnnbook train`` command that reproduces a run config (only non-default flags).
 
     Args:
-        config: a :class:`~rnnbook.run_config.RunConfig`.
+        config: a :class:`~rnnbook.experiments.run_config.RunConfig`.
         out: the run folder the command writes.
         command: the subcommand (``"train"``; ``rnnbook grid`` reuses the same flags).
 

@@ -11,7 +11,7 @@ the ones it was written with: a weight file from another run, a config edited by
 file missing or added. Hidden files (``.DS_Store``, editor backups) are ignored.
 
 ``rnnbook manifest DIR...`` (re)writes the manifests of run folders, groups and grids
-(see :mod:`rnnbook.cli`); ``rnnbook manifest --check DIR...`` only verifies them.
+(see :mod:`rnnbook.cli.commands`); ``rnnbook manifest --check DIR...`` only verifies them.
 
 Introduced with the run folders of the crash-course chapter.
 """

@@ -1,20 +1,21 @@
 """Precomputed grids of runs: what the static page's sliders show without a kernel.
 
-A grid trains the same :class:`~rnnbook.run_config.RunConfig` once per value of one setting
+A grid trains the same :class:`~rnnbook.experiments.run_config.RunConfig` once per value of one
+setting
 (``task.delay``, ``model.hidden_size``, ``model.cell``, ``train.lr``...), saves each run
 folder, and draws one frame per run with the *same* axes, so that moving a slider changes
 the curve and not the scale. ``rnnbook grid`` runs it from the terminal; chapters load
-the result with :func:`load_grid` and show it with :func:`rnnbook.widgets.static_slider`.
+the result with :func:`load_grid` and show it with :func:`rnnbook.figures.widgets.static_slider`.
 
 Layout of a grid folder::
 
     grid.json              the setting, its values, the frame files and final metrics
-    <setting>=<value>/     one run folder per value (see :mod:`rnnbook.runs`)
+    <setting>=<value>/     one run folder per value (see :mod:`rnnbook.experiments.runs`)
     <setting>=<value>.png  its frame
 
 :func:`write_grid` is the one writer of that layout (``grid.json`` and the frames): the
 training grids of :func:`run_grid` and the timing grids of ``rnnbook bench grid``
-(:func:`rnnbook.bench.timing_grid`) both go through it. ``Grid.slider(overlay=True)``
+(:func:`rnnbook.cli.bench.timing_grid`) both go through it. ``Grid.slider(overlay=True)``
 draws every run of a training grid faintly behind the selected one, from the run folders'
 histories, so the static page compares runs without a kernel.
 
@@ -37,10 +38,10 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.text import Annotation
 
-from rnnbook.models import build_model
-from rnnbook.plots import COLUMN_WIDTH, style_axes, style_context
-from rnnbook.runs import RunConfig, train_run
-from rnnbook.train import History, evaluate
+from rnnbook.experiments.runs import RunConfig, train_run
+from rnnbook.figures.plots import COLUMN_WIDTH, style_axes, style_context
+from rnnbook.models.task_model import build_model
+from rnnbook.training.fit import History, evaluate
 
 __all__ = [
     "FRAME_SIZE",
@@ -72,7 +73,8 @@ class Grid:
     command: str
 
     def slider(self, name: str | None = None, initial: int = 0, overlay: bool = False) -> Any:
-        """The grid as a kernel-free HTML slider (see :func:`rnnbook.widgets.static_slider`).
+        """The grid as a kernel-free HTML slider (see
+        :func:`rnnbook.figures.widgets.static_slider`).
 
         Args:
             name: what the slider changes (default: the setting).
@@ -81,7 +83,7 @@ class Grid:
                 moving the slider compares runs; training grids only (it reads the run
                 folders' histories).
         """
-        from rnnbook.widgets import static_slider
+        from rnnbook.figures.widgets import static_slider
 
         frames: Sequence[Path | bytes] = self.overlay_frames() if overlay else self.frames
         return static_slider(frames, self.labels, name or self.setting, initial)
@@ -147,7 +149,7 @@ def apply_setting(config: RunConfig, setting: str, value: Any) -> RunConfig:
 
 
 def render_frame(draw: Callable[[Axes], None], path: Path | None = None) -> bytes:
-    """Draw one slider frame in :data:`~rnnbook.plots.STYLE` and return its PNG bytes.
+    """Draw one slider frame in :data:`~rnnbook.figures.plots.STYLE` and return its PNG bytes.
 
     Args:
         draw: draws the frame on the axes it is given.

@@ -4,7 +4,7 @@ A single training seed cannot tell a real difference from luck (Henderson et al.
 ``rnnbook train TASK --out DIR --seeds 0,1,2 ...`` trains the same configuration once per
 seed and writes a group folder::
 
-    seed=0/ seed=1/ seed=2/   one run folder per seed (see :mod:`rnnbook.runs`)
+    seed=0/ seed=1/ seed=2/   one run folder per seed (see :mod:`rnnbook.experiments.runs`)
     aggregate.json            mean, std, min, max and n of every metric; the commands
     manifest.json             the hashes of everything above
 
@@ -28,12 +28,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rnnbook.checks import check_int
-from rnnbook.config import train_command
-from rnnbook.folders import check_folder_name, check_manifest, move_into_place, partial_path
-from rnnbook.run_config import RunConfig, comparable_settings
-from rnnbook.runs import Run, load_run, train_run
-from rnnbook.train import Callback
+from rnnbook.core.checks import check_int
+from rnnbook.core.settings import train_command
+from rnnbook.experiments.folders import (
+    check_folder_name,
+    check_manifest,
+    move_into_place,
+    partial_path,
+)
+from rnnbook.experiments.run_config import RunConfig, comparable_settings
+from rnnbook.experiments.runs import Run, load_run, train_run
+from rnnbook.training.fit import Callback
 
 __all__ = [
     "AGGREGATE",
@@ -128,7 +133,8 @@ def train_group(
 ) -> Group:
     """Train ``config`` once per seed (``config.train.seed`` replaced) into a group folder.
 
-    Arguments as :func:`rnnbook.runs.train_run`; ``seeds`` are distinct non-negative ints.
+    Arguments as :func:`rnnbook.experiments.runs.train_run`; ``seeds`` are distinct non-negative
+    ints.
     """
     seeds = [check_int("train_group", "seed", seed, 0) for seed in seeds]
     if not seeds or len(set(seeds)) != len(seeds):

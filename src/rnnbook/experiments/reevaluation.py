@@ -54,9 +54,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnbook.evaluation import evaluate
-from rnnbook.groups import AGGREGATE
-from rnnbook.runs import load_run
+from rnnbook.experiments.groups import AGGREGATE
+from rnnbook.experiments.runs import load_run
+from rnnbook.training.evaluation import evaluate
 
 # fmt: off
 __all__ = ["DEFAULT_SEED", "Comparison", "Discovery", "RunCheck", "check_seed", "compare",

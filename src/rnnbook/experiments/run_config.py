@@ -1,10 +1,11 @@
 """What defines a run: the task, the model, the training and the data settings.
 
-:class:`RunConfig` gathers :class:`~rnnbook.models.ModelConfig`,
-:class:`~rnnbook.train.TrainConfig` and the data settings. Every field declares its
-command-line flag and help (:func:`rnnbook.config.setting`): ``rnnbook train``, its help,
-``rnnbook.cli_args.run_config_from_args`` and :func:`rnnbook.config.train_command`
-are generated from these declarations. :mod:`rnnbook.runs` re-exports the class, which is
+:class:`RunConfig` gathers :class:`~rnnbook.models.task_model.ModelConfig`,
+:class:`~rnnbook.training.fit.TrainConfig` and the data settings. Every field declares its
+command-line flag and help (:func:`rnnbook.core.settings.setting`): ``rnnbook train``, its help,
+``rnnbook.cli.arguments.run_config_from_args`` and :func:`rnnbook.core.settings.train_command`
+are generated from these declarations. :mod:`rnnbook.experiments.runs` re-exports the class, which
+is
 where the chapters import it from.
 
 Introduced in the crash-course chapter.
@@ -16,11 +17,11 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from rnnbook.checks import check_int
-from rnnbook.config import setting
-from rnnbook.models import ModelConfig
+from rnnbook.core.checks import check_int
+from rnnbook.core.settings import setting
+from rnnbook.models.task_model import ModelConfig
 from rnnbook.tasks import Task, make_task
-from rnnbook.train import TrainConfig
+from rnnbook.training.fit import TrainConfig
 
 __all__ = ["RunConfig", "comparable_settings", "setting_differences"]
 

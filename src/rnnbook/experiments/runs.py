@@ -3,11 +3,11 @@
 A run folder holds::
 
     config.json    task, model, training and data settings (what rebuilds the model)
-    history.json   per-epoch losses and metrics (:class:`rnnbook.train.History`)
+    history.json   per-epoch losses and metrics (:class:`rnnbook.training.fit.History`)
     metrics.json   test metrics on freshly generated data, and the task's baseline
     model.pt       the model's ``state_dict`` (``torch.load(path, weights_only=True)``)
     loss.png       training curves
-    manifest.json  the SHA-256 of each file above (:mod:`rnnbook.folders`)
+    manifest.json  the SHA-256 of each file above (:mod:`rnnbook.experiments.folders`)
 
 :func:`train_run` trains from a :class:`RunConfig` (what ``rnnbook train`` does);
 :func:`save_run` / :func:`load_run` write and read the folder. A folder holds a complete
@@ -34,22 +34,24 @@ from typing import Any
 
 import torch
 
-from rnnbook.config import train_command as train_command  # re-exported
-from rnnbook.devices import check_device_name, resolve_device
-from rnnbook.folders import (
+from rnnbook.core.devices import check_device_name, resolve_device
+from rnnbook.core.repro import seed_everything
+from rnnbook.core.settings import train_command as train_command  # re-exported
+from rnnbook.experiments.folders import (
     MANIFEST,
     check_folder_name,
     check_manifest,
     move_into_place,
     partial_path,
 )
-from rnnbook.footprint import check_run_fits
-from rnnbook.models import SequenceModel, build_model
-from rnnbook.repro import seed_everything
-from rnnbook.run_config import RunConfig as RunConfig  # re-exported: the chapters import it here
-from rnnbook.run_config import comparable_settings, setting_differences
+from rnnbook.experiments.run_config import (
+    RunConfig as RunConfig,  # re-exported: the chapters import it here
+)
+from rnnbook.experiments.run_config import comparable_settings, setting_differences
+from rnnbook.models.task_model import SequenceModel, build_model
 from rnnbook.tasks import Task
-from rnnbook.train import Callback, History, evaluate, fit
+from rnnbook.training.fit import Callback, History, evaluate, fit
+from rnnbook.training.footprint import check_run_fits
 
 __all__ = [
     "CHECKPOINT",
@@ -291,7 +293,7 @@ def train_run(
         out: the run folder to write (``None``: keep the run in memory only). It must not
             exist unless ``overwrite``; training happens in :func:`partial_path`, with a
             checkpoint after every epoch, and the folder appears only when complete.
-        callbacks: passed to :func:`rnnbook.train.fit`.
+        callbacks: passed to :func:`rnnbook.training.fit.fit`.
         overwrite: replace an existing run folder (and discard an unfinished one).
         resume: continue the unfinished run in :func:`partial_path` from its last
             checkpoint (it must have the same settings); ends exactly as an uninterrupted

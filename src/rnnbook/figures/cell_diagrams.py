@@ -3,7 +3,8 @@ r"""Cells drawn by code: RNN, LSTM, GRU and SRU, one step each, in one visual la
 Introduced with the cells (crash course, SRU chapter). Boxes are learned layers (a product
 with weights, then σ or tanh), circles are pointwise operations (×, +, 1−, tanh), the
 thick red path is the state carried to the next step (the colours of
-:data:`rnnbook.plots.COLOURS`, shared with :func:`rnnbook.diagrams.plot_dependencies`).
+:data:`rnnbook.figures.plots.COLOURS`, shared with
+:func:`rnnbook.figures.diagrams.plot_dependencies`).
 The GRU follows PyTorch's convention everywhere in the book:
 :math:`h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}`.
 """
@@ -14,7 +15,7 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
-from rnnbook.plots import COLOURS, COLUMN_WIDTH, styled
+from rnnbook.figures.plots import COLOURS, COLUMN_WIDTH, styled
 
 __all__ = ["CELL_KINDS", "draw_cell"]
 

@@ -2,7 +2,8 @@
 
 Introduced in the crash-course chapter (:func:`draw_unrolled_rnn`); the SRU chapter adds
 :func:`plot_dependencies`; the cells themselves are drawn by
-:func:`rnnbook.cell_diagrams.draw_cell`. Every diagram runs under :data:`rnnbook.plots.STYLE`, is at
+:func:`rnnbook.figures.cell_diagrams.draw_cell`. Every diagram runs under
+:data:`rnnbook.figures.plots.STYLE`, is at
 most a text column wide, and draws boxes and labels on an opaque white background, so it
 reads the same in the light and the dark theme.
 """
@@ -14,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from rnnbook.plots import COLOURS, COLUMN_WIDTH, styled
+from rnnbook.figures.plots import COLOURS, COLUMN_WIDTH, styled
 
 __all__ = ["draw_unrolled_rnn", "plot_dependencies"]
 

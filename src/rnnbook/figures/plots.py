@@ -11,7 +11,7 @@ itself. Figures are :data:`COLUMN_WIDTH` inches wide at most, the book's text co
 100 dpi (about 750 px), so they are shown at full size; :func:`column_axes` makes a
 figure of that width with one panel per row. Backgrounds are opaque white, so a figure
 reads the same in the light and the dark theme. Diagrams (unrolled networks, cells,
-dependencies) live in :mod:`rnnbook.diagrams`.
+dependencies) live in :mod:`rnnbook.figures.diagrams`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 if TYPE_CHECKING:
-    from rnnbook.train import History
+    from rnnbook.training.fit import History
 
 __all__ = [
     "COLOURS",
@@ -78,7 +78,7 @@ COLOURS = {
     "gate": "#e6550d",
     "data": "#555555",
 }
-"""The diagrams' colours (:mod:`rnnbook.diagrams`, :mod:`rnnbook.cell_diagrams`)."""
+"""The diagrams' colours (:mod:`rnnbook.figures.diagrams`, :mod:`rnnbook.figures.cell_diagrams`)."""
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -194,7 +194,7 @@ def plot_histories(
     """Plot one validation metric per epoch for several training runs.
 
     Args:
-        histories: curve label -> the :class:`rnnbook.train.History` of a run.
+        histories: curve label -> the :class:`rnnbook.training.fit.History` of a run.
         metric: a metric every history recorded (e.g. ``"accuracy"``).
         ax: where to draw; a new figure when ``None``.
         title: optional axes title.
@@ -232,7 +232,7 @@ def plot_loss_and_metric(
     accuracies and exact-match rates.
 
     Args:
-        histories: curve label -> the :class:`rnnbook.train.History` of a run.
+        histories: curve label -> the :class:`rnnbook.training.fit.History` of a run.
         metric: a metric every history recorded (e.g. ``"exact_match"``).
         log_loss: draw the loss on a logarithmic axis.
 
@@ -279,7 +279,7 @@ def plot_scaling(
 
     Args:
         rows: one mapping per setting value with key ``x`` and one key per model (ms),
-            e.g. the rows of :func:`rnnbook.bench.sweep`.
+            e.g. the rows of :func:`rnnbook.cli.bench.sweep`.
         x: the key on the horizontal axis (``"seq_len"``, ``"hidden_size"``...).
         models: the keys to draw.
         ax: axes to draw on (a new figure if omitted).
@@ -340,7 +340,7 @@ def plot_metric_vs_time(
     """Validation ``metric`` against wall-clock seconds, one line per run.
 
     Args:
-        histories: label → :class:`~rnnbook.train.History`.
+        histories: label → :class:`~rnnbook.training.fit.History`.
         metric: a metric every history recorded.
         ax: axes to draw on (a new figure if omitted).
         target: draw this level as a dashed line (e.g. the accuracy that counts as solved).
@@ -379,7 +379,7 @@ def plot_timing_bars(
     """Grouped bars, log scale: one group per mode, one bar per model (a timing frame).
 
     Args:
-        times: ``{mode: {model: milliseconds}}`` as :func:`rnnbook.bench.time_models`
+        times: ``{mode: {model: milliseconds}}`` as :func:`rnnbook.cli.bench.time_models`
             returns it.
         ax: axes to draw on (a new figure if omitted).
         limits: the vertical range, shared by every frame of a slider.

@@ -68,7 +68,8 @@ def static_slider(
     needs neither a kernel nor a network connection.
 
     Args:
-        frames: PNG files (or PNG bytes, e.g. from :func:`rnnbook.grid.render_frame`), one
+        frames: PNG files (or PNG bytes, e.g. from :func:`rnnbook.experiments.grid.render_frame`),
+            one
             per setting, in slider order.
         labels: the setting each frame shows (e.g. ``"delay = 3"``), same length.
         name: what the slider changes, shown before its value.

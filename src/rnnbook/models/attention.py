@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnbook.checks import check_positive_int
+from rnnbook.core.checks import check_positive_int
 
 __all__ = ["CausalSelfAttention", "KVCache", "attention_flops_per_token", "fill_cache"]
 

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnbook.checks import check_positive_int
+from rnnbook.core.checks import check_positive_int
 
 Params: TypeAlias = dict[str, Tensor | None]
 State: TypeAlias = Tensor | tuple[Tensor, Tensor]

@@ -12,10 +12,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from rnnbook.cells import LSTMCell, MLSTMCell
-from rnnbook.checks import check_finite
-from rnnbook.layers import LSTM, MLSTM
-from rnnbook.sru import SRU, SRUCell
+from rnnbook.core.checks import check_finite
+from rnnbook.models.cells import LSTMCell, MLSTMCell
+from rnnbook.models.layers import LSTM, MLSTM
+from rnnbook.models.sru import SRU, SRUCell
 
 _LSTM_LIKE = (LSTM, MLSTM, LSTMCell, MLSTMCell, nn.LSTM, nn.LSTMCell)
 _SRU_LIKE = (SRU, SRUCell)

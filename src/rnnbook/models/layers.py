@@ -1,4 +1,4 @@
-"""Multi-layer sequence modules built on the step functions of :mod:`rnnbook.cells`.
+"""Multi-layer sequence modules built on the step functions of :mod:`rnnbook.models.cells`.
 
 ``RNN``, ``LSTM`` and ``GRU`` take the same constructor arguments, return the same
 values and store the same parameters (``weight_ih_l0``, ``weight_hh_l0``,
@@ -11,7 +11,7 @@ product; only the recurrent part runs in a loop over ``x.unbind(0)``.
 
 :class:`LayerStack` holds what every sequence module shares (size checks, the initial
 state, dropout between layers, ``batch_first``, unbatched input); :class:`RecurrentStack`
-adds the layers of a :class:`rnnbook.cells.Recurrence`, and :class:`rnnbook.SRU` adds its
+adds the layers of a :class:`rnnbook.models.cells.Recurrence`, and :class:`rnnbook.SRU` adds its
 own fused layers.
 """
 
@@ -23,7 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnbook.cells import (
+from rnnbook.core.checks import check_fraction, check_positive_int
+from rnnbook.models.cells import (
     GRU_RECURRENCE,
     LSTM_RECURRENCE,
     MGRU_RECURRENCE,
@@ -36,7 +37,6 @@ from rnnbook.cells import (
     make_parameters,
     rnn_recurrence,
 )
-from rnnbook.checks import check_fraction, check_positive_int
 
 
 def check_sequence(
@@ -153,7 +153,7 @@ class LayerStack(nn.Module):
 
 
 class RecurrentStack(LayerStack):
-    """A stack whose layers run a :class:`rnnbook.cells.Recurrence` (project, then step)."""
+    """A stack whose layers run a :class:`rnnbook.models.cells.Recurrence` (project, then step)."""
 
     recurrence: Recurrence
 
@@ -321,7 +321,7 @@ LSTM.__doc__ = (
         h_t &= \sigma(o_t) \odot \tanh(c_t)
         \end{aligned}
 
-    The step is :func:`rnnbook.cells.lstm_step`, shared with :class:`rnnbook.LSTMCell`.
+    The step is :func:`rnnbook.models.cells.lstm_step`, shared with :class:`rnnbook.LSTMCell`.
 """
     + _ARGS
     + _SHAPES.format(state_in=_HC_STATE, state_out="``(h_n, c_n)`` like ``(h_0, c_0)``")

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnbook.checks import check_int
+from rnnbook.core.checks import check_int
 
 __all__ = ["MinGRU"]
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from rnnbook.layers import GRU, LSTM, MGRU, MLSTM, RNN
-from rnnbook.sru import SRU
+from rnnbook.models.layers import GRU, LSTM, MGRU, MLSTM, RNN
+from rnnbook.models.sru import SRU
 
 
 class TorchRNN(nn.RNN):

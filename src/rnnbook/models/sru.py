@@ -4,7 +4,7 @@ Per layer, every matrix product of the SRU depends on the input only, so the
 projections of all time steps are one matrix product ``U = x W^T``; what is left
 is elementwise and runs behind the one interface of :mod:`rnnbook.kernels` (a fused C++
 kernel on the CPU, a Triton kernel on CUDA, or the reference loop in PyTorch ops).
-:class:`SRU` is a :class:`rnnbook.layers.LayerStack`, so sizes, states, dropout and
+:class:`SRU` is a :class:`rnnbook.models.layers.LayerStack`, so sizes, states, dropout and
 ``batch_first`` behave exactly as in the other sequence modules.
 """
 
@@ -17,10 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnbook.cells import State, check_state, check_step_input
-from rnnbook.checks import check_finite
+from rnnbook.core.checks import check_finite
 from rnnbook.kernels import sru_layer, sru_step
-from rnnbook.layers import LayerStack, check_sizes
+from rnnbook.models.cells import State, check_state, check_step_input
+from rnnbook.models.layers import LayerStack, check_sizes
 
 Mode = Literal["fast", "reference"]
 
@@ -203,7 +203,7 @@ class SRU(LayerStack):
         ``x`` is the layer's input ``x_t`` ``(N, I_layer)``, ``c`` its memory ``c_{t-1}``
         ``(N, H)``; no checks (:meth:`step` does them). ``h_t`` is computed from the very
         tensor ``c_t`` returned, so a gradient taken with respect to ``c_t`` includes its
-        effect on ``h_t`` (what :mod:`rnnbook.memory` measures).
+        effect on ``h_t`` (what :mod:`rnnbook.analysis.memory` measures).
         """
         weight: Tensor = getattr(self, f"weight_l{layer}")  # (K*H, I_layer)
         skip = x if weight.shape[0] == 3 * self.hidden_size else None

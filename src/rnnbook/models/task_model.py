@@ -19,9 +19,10 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnbook import available_rnns, init, make_rnn
-from rnnbook.checks import check_finite, check_fraction, check_int
-from rnnbook.config import setting
+from rnnbook.core.checks import check_finite, check_fraction, check_int
+from rnnbook.core.settings import setting
+from rnnbook.models import init
+from rnnbook.models.registry import available_rnns, make_rnn
 from rnnbook.tasks import Task
 
 __all__ = [
@@ -186,7 +187,7 @@ def build_model(task: Task, config: ModelConfig | None = None) -> SequenceModel:
 
 
 def initialise_recurrent(rnn: nn.Module, config: ModelConfig) -> None:
-    """Apply ``config.chrono_tmax`` and ``config.forget_bias`` (from :mod:`rnnbook.init`)."""
+    """Apply ``config.chrono_tmax`` and ``config.forget_bias`` (from :mod:`rnnbook.models.init`)."""
     if config.chrono_tmax is not None:
         init.chrono_init_(rnn, config.chrono_tmax)
     if config.forget_bias is not None:

@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from rnnbook.checks import check_int
+from rnnbook.core.checks import check_int
 
 __all__ = ["CELLS", "StepCost", "count_matmul_flops", "matmul_flop_ratio", "step_costs"]
 

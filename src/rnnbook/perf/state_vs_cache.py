@@ -2,7 +2,7 @@ r"""A recurrent state against an attention cache: what generation and training c
 
 The SRU chapter's second question, measured. Two layers of the same width ``D``: an SRU
 layer (:class:`rnnbook.SRUCell` for one token, :class:`rnnbook.SRU` for a sequence) and
-a causal self-attention layer (:class:`rnnbook.attention.CausalSelfAttention`).
+a causal self-attention layer (:class:`rnnbook.models.attention.CausalSelfAttention`).
 
 - Generation, token by token: the SRU reads a state of ``N × D`` numbers whatever the
   position; attention reads every cached key and value, ``2 × N × t × D`` numbers at
@@ -10,11 +10,11 @@ a causal self-attention layer (:class:`rnnbook.attention.CausalSelfAttention`).
   and reports both memories.
 - Training, over a whole sequence: both are parallel over time in their products, but
   attention's score matrix is ``T × T``. :func:`training_by_length` times forward and
-  backward over several lengths, with a minGRU layer (:class:`rnnbook.mingru.MinGRU`)
+  backward over several lengths, with a minGRU layer (:class:`rnnbook.models.mingru.MinGRU`)
   beside them, by its log-space scan and by its step-by-step loop: what dropping the
   SRU's :math:`v \odot c_{t-1}` buys.
 
-Timings are interleaved medians (:func:`rnnbook.timing.interleaved_medians`), on the CPU
+Timings are interleaved medians (:func:`rnnbook.perf.timing.interleaved_medians`), on the CPU
 with the process CPU clock by default.
 
 Introduced in the SRU chapter (Q2).
@@ -27,12 +27,12 @@ from typing import Any
 
 import torch
 
-from rnnbook.attention import CausalSelfAttention, fill_cache
-from rnnbook.checks import check_positive_int
-from rnnbook.mingru import MinGRU
-from rnnbook.sru import SRU, SRUCell
-from rnnbook.tables import Table, format_table
-from rnnbook.timing import interleaved_medians
+from rnnbook.core.checks import check_positive_int
+from rnnbook.figures.tables import Table, format_table
+from rnnbook.models.attention import CausalSelfAttention, fill_cache
+from rnnbook.models.mingru import MinGRU
+from rnnbook.models.sru import SRU, SRUCell
+from rnnbook.perf.timing import interleaved_medians
 
 __all__ = [
     "generation_by_position",

@@ -1,6 +1,6 @@
 """Timing recurrent modules on a device: interleaved medians, CUDA events on a GPU.
 
-Introduced in the SRU chapter; ``rnnbook bench`` (:mod:`rnnbook.bench`) is its command
+Introduced in the SRU chapter; ``rnnbook bench`` (:mod:`rnnbook.cli.bench`) is its command
 line and re-exports everything here. Four models are timed side by side by default, all
 built by :func:`rnnbook.make_rnn`: ``torch-lstm`` (:class:`torch.nn.LSTM`, PyTorch's
 fused kernels), ``lstm`` (:class:`rnnbook.LSTM`, from scratch), ``sru-reference``
@@ -38,12 +38,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from rnnbook import tables
-from rnnbook.checks import check_int
+from rnnbook.core.checks import check_int
+from rnnbook.figures import tables
+from rnnbook.figures.tables import Table
 from rnnbook.kernels import load_extension, sru_recurrence
-from rnnbook.registry import available_rnns, make_rnn
-from rnnbook.sru import SRU
-from rnnbook.tables import Table
+from rnnbook.models.registry import available_rnns, make_rnn
+from rnnbook.models.sru import SRU
 
 __all__ = [
     "CLOCKS",

@@ -1,4 +1,4 @@
-"""Training checkpoints: everything :func:`rnnbook.train.fit` needs to continue a run.
+"""Training checkpoints: everything :func:`rnnbook.training.fit.fit` needs to continue a run.
 
 After every epoch ``fit`` saves the weights, the optimiser, the schedule, both random
 streams (dropout's, and the shuffling generator that also orders the data), the history
@@ -31,7 +31,7 @@ class TrainingState:
     """What a training loop carries from epoch to epoch besides the model and optimiser.
 
     Attributes:
-        history: the :class:`rnnbook.train.History` so far (a plain dict just after loading).
+        history: the :class:`rnnbook.training.fit.History` so far (a plain dict just after loading).
         best_loss, best_state: the lowest monitored loss and the weights that reached it.
         stale: epochs since the last improvement; step: optimiser steps so far;
         elapsed: seconds of training so far (over all sittings).
@@ -94,7 +94,7 @@ def load_checkpoint(
     """Restore what :func:`save_checkpoint` wrote into the given objects; return the rest.
 
     The random stream restored is the current one: call it inside
-    :func:`rnnbook.repro.seeded`, as ``fit`` does.
+    :func:`rnnbook.core.repro.seeded`, as ``fit`` does.
 
     Raises:
         ValueError: the file is damaged, or was written for another configuration.

@@ -1,6 +1,6 @@
 """Evaluation: the loss and metrics of a model on a data set, and its raw outputs.
 
-Model-agnostic like :func:`rnnbook.train.fit`, which calls :func:`evaluate` after every
+Model-agnostic like :func:`rnnbook.training.fit.fit`, which calls :func:`evaluate` after every
 epoch. Long sequences can be fed in pieces with the recurrent state carried from piece to
 piece (``chunk_len``): the copy task evaluated far beyond its training length needs that.
 
@@ -15,9 +15,9 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor, nn
 
-from rnnbook.checks import check_int
-from rnnbook.devices import resolve_device
-from rnnbook.models import eval_mode
+from rnnbook.core.checks import check_int
+from rnnbook.core.devices import resolve_device
+from rnnbook.models.task_model import eval_mode
 from rnnbook.tasks import SequenceData, StreamedData
 
 __all__ = ["Data", "TaskLike", "batches", "evaluate", "predict"]

@@ -4,8 +4,8 @@
 task (anything with ``loss(outputs, targets)`` and ``score(outputs, targets)``). It is
 quiet by default; ``progress=True`` shows ``tqdm.auto`` bars, and callbacks receive the
 history after every epoch (for live plots and widgets). :func:`evaluate` and
-:func:`predict` (from :mod:`rnnbook.evaluation`) and :func:`resolve_device` (from
-:mod:`rnnbook.devices`) are importable from here too, as the chapters do.
+:func:`predict` (from :mod:`rnnbook.training.evaluation`) and :func:`resolve_device` (from
+:mod:`rnnbook.core.devices`) are importable from here too, as the chapters do.
 
 Introduced in the crash-course chapter.
 """
@@ -25,18 +25,22 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from rnnbook.checkpoint import TrainingState, load_checkpoint, save_checkpoint
-from rnnbook.checks import check_finite, check_int
-from rnnbook.config import setting
-from rnnbook.devices import check_device_name as check_device_name  # re-exported
-from rnnbook.devices import resolve_device as resolve_device  # re-exported
-from rnnbook.evaluation import Data, batches
-from rnnbook.evaluation import TaskLike as TaskLike  # re-exported
-from rnnbook.evaluation import evaluate as evaluate  # re-exported: the chapters import it here
-from rnnbook.evaluation import predict as predict  # re-exported: the chapters import it here
-from rnnbook.repro import check_threads, seeded
+from rnnbook.core.checks import check_finite, check_int
+from rnnbook.core.devices import check_device_name as check_device_name  # re-exported
+from rnnbook.core.devices import resolve_device as resolve_device  # re-exported
+from rnnbook.core.repro import check_threads, seeded
+from rnnbook.core.settings import setting
 from rnnbook.tasks import StreamedData
 from rnnbook.tasks.base import CHUNK_SIZE
+from rnnbook.training.checkpoint import TrainingState, load_checkpoint, save_checkpoint
+from rnnbook.training.evaluation import Data, batches
+from rnnbook.training.evaluation import TaskLike as TaskLike  # re-exported
+from rnnbook.training.evaluation import (
+    evaluate as evaluate,  # re-exported: the chapters import it here
+)
+from rnnbook.training.evaluation import (
+    predict as predict,  # re-exported: the chapters import it here
+)
 
 __all__ = ["MAX_LR", "Callback", "History", "TrainConfig", "fit"]
 
@@ -48,7 +52,7 @@ MAX_LR = 1e6
 class TrainConfig:
     """Hyperparameters of :func:`fit`.
 
-    Each field declares its command-line flag and help (:func:`rnnbook.config.setting`),
+    Each field declares its command-line flag and help (:func:`rnnbook.core.settings.setting`),
     so ``rnnbook train`` and the reproducing command are generated from this class.
 
     Attributes:
@@ -64,13 +68,14 @@ class TrainConfig:
         patience: stop when the validation loss has not improved for this many epochs.
         restore_best: with validation data, end with the weights of the best epoch.
         seed: seeds dropout and the shuffling (inside :func:`fit` only; the global random
-            state is left as it was). :func:`rnnbook.runs.train_run` also initialises the
+            state is left as it was). :func:`rnnbook.experiments.runs.train_run` also initialises
+            the
             weights from it.
         device: ``"cpu"`` (the default: the book's small models train fastest there),
             ``"cuda"``, ``"mps"``, or ``"auto"`` (cuda → mps → cpu). Resolved when training
             starts, so a config naming a GPU still loads on a machine without one.
         num_threads: PyTorch threads while training (``None``: leave as is), at most
-            :data:`rnnbook.repro.MAX_THREADS`.
+            :data:`rnnbook.core.repro.MAX_THREADS`.
         max_seconds, max_steps: stop after this much time / this many optimiser steps.
         eval_batch_size: batch size for validation.
         progress: show ``tqdm.auto`` progress bars (the command line shows them unless
@@ -241,7 +246,7 @@ def fit(
                \\mathcal{L}(f_\\theta(x), y))\\big)
 
     ``fit`` has no global side effects: dropout draws from a random stream seeded with
-    ``config.seed`` inside :func:`rnnbook.repro.seeded` (the caller's random state is
+    ``config.seed`` inside :func:`rnnbook.core.repro.seeded` (the caller's random state is
     restored afterwards), shuffling from its own ``torch.Generator``, and the thread count
     is restored on return.
 
@@ -404,7 +409,8 @@ def _advance_curriculum(task: TaskLike, scores: dict[str, float], history: Histo
     """Let a task with a curriculum move on after validation, and record where it stands.
 
     The data of the next epoch follow the task's new settings only if the caller passed
-    functions ``epoch -> data`` (as :func:`rnnbook.runs.train_run` does for a curriculum).
+    functions ``epoch -> data`` (as :func:`rnnbook.experiments.runs.train_run` does for a
+    curriculum).
     """
     advance = getattr(task, "advance", None)
     state = getattr(task, "curriculum_state", None)

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from rnnbook.models import ModelConfig, build_model
+from rnnbook.models.task_model import ModelConfig, build_model
 from rnnbook.tasks import Task
 from rnnbook.tasks.base import CHUNK_SIZE, STREAM_THRESHOLD
 
@@ -109,7 +109,8 @@ def check_fits(
 
 
 def check_run_fits(config: Any, task: Task | None = None) -> None:
-    """Raise a one-line ``ValueError`` if a :class:`~rnnbook.run_config.RunConfig` would not fit
+    """Raise a one-line ``ValueError`` if a :class:`~rnnbook.experiments.run_config.RunConfig`
+    would not fit
     in memory, training or testing."""
     task = task or config.make_task()
     samples = [config.train_samples, config.val_samples]
