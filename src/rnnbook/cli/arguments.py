@@ -3,9 +3,9 @@
 Nothing here is typed twice: :func:`add_run_arguments` declares one flag per setting of
 :class:`~rnnbook.experiments.run_config.RunConfig` (and of its model and training parts), with the
 help, default and parser that the field's metadata gives (:mod:`rnnbook.core.settings`);
-:func:`run_config_from_args` reads them back; :func:`rnnbook.core.settings.train_command` goes
-from a config to the shortest command that reproduces it. The task options come from the
-task configs the same way.
+:func:`run_config_from_args` reads them back;
+:func:`rnnbook.experiments.run_config.train_command` goes from a config to the shortest command
+that reproduces it. The task options come from the task configs the same way.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from rnnbook.core.repro import MAX_THREADS
-from rnnbook.core.settings import Setting, settings, train_command
-from rnnbook.experiments.run_config import RunConfig
+from rnnbook.core.settings import Setting, settings
+from rnnbook.experiments.run_config import RunConfig, train_command
 from rnnbook.tasks import available_tasks, task_options
 
 __all__ = [

@@ -1,17 +1,16 @@
 """Settings declared once: each config field carries its flag, help and parser.
 
 The run's dataclasses (:class:`~rnnbook.models.task_model.ModelConfig`,
-:class:`~rnnbook.training.fit.TrainConfig`, :class:`~rnnbook.experiments.run_config.RunConfig`)
-declare every
-setting with :func:`setting`::
+:class:`~rnnbook.training.fit.TrainConfig`,
+:class:`~rnnbook.experiments.run_config.RunConfig`) declare every setting with :func:`setting`::
 
     hidden_size: int = setting(64, "hidden units per layer", kind="positive_int")
 
 From that one declaration the command line builds its flags, their help and defaults
-(:mod:`rnnbook.cli.arguments`), and :func:`train_command` writes the shortest ``rnnbook train``
-command that reproduces a configuration, the way :mod:`rnnbook.tasks` already derives the
-task options from their config fields. This module sits below the library and the CLI:
-it imports only :mod:`rnnbook.tasks`.
+(:mod:`rnnbook.cli.arguments`), and :func:`command_words` the flags of the shortest
+command that reproduces a configuration (:func:`rnnbook.experiments.run_config.train_command`
+adds the task), the way :mod:`rnnbook.tasks` already derives the task options from their
+config fields. This module is the ground floor: it imports nothing of :mod:`rnnbook`.
 
 Introduced in the crash-course chapter (the command printed beside every run).
 """
@@ -19,15 +18,13 @@ Introduced in the crash-course chapter (the command printed beside every run).
 from __future__ import annotations
 
 import dataclasses
-import shlex
 import types
 import typing
 from collections.abc import Iterator
 from dataclasses import MISSING, dataclass, field
-from pathlib import Path
 from typing import Any
 
-__all__ = ["KINDS", "Setting", "command_words", "setting", "settings", "train_command"]
+__all__ = ["KINDS", "Setting", "command_words", "setting", "settings"]
 
 KINDS = (
     "int",
@@ -60,7 +57,7 @@ class Setting:
         negate: a switch whose flag sets the field to ``False`` (``--no-restore-best``).
         none_flag: a second switch that sets the field to ``None`` (``--no-clip``).
         group: the ``--help`` section.
-        in_command: whether :func:`train_command` writes it.
+        in_command: whether :func:`command_words` writes it.
     """
 
     name: str
@@ -184,24 +181,3 @@ def command_words(config: Any) -> list[str]:
             continue
         words += [entry.flag, str(value)]
     return words
-
-
-def train_command(config: Any, out: str | Path, command: str = "train") -> str:
-    """The ``rnnbook train`` command that reproduces a run config (only non-default flags).
-
-    Args:
-        config: a :class:`~rnnbook.experiments.run_config.RunConfig`.
-        out: the run folder the command writes.
-        command: the subcommand (``"train"``; ``rnnbook grid`` reuses the same flags).
-
-    Chapters print it next to the results of a run folder.
-    """
-    from rnnbook.tasks import make_task
-
-    words = ["rnnbook", command, config.task, "--out", str(out)]
-    task_defaults = make_task(config.task).options
-    for name, value in config.task_options.items():
-        if value != task_defaults.get(name):
-            text = str(value).lower() if isinstance(value, bool) else str(value)
-            words += ["--" + name.replace("_", "-"), text]
-    return shlex.join(words + command_words(config))

@@ -29,14 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from rnnbook.core.checks import check_int
-from rnnbook.core.settings import train_command
 from rnnbook.experiments.folders import (
     check_folder_name,
     check_manifest,
     move_into_place,
     partial_path,
 )
-from rnnbook.experiments.run_config import RunConfig, comparable_settings
+from rnnbook.experiments.run_config import RunConfig, comparable_settings, train_command
 from rnnbook.experiments.runs import Run, load_run, train_run
 from rnnbook.training.fit import Callback
 

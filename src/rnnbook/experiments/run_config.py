@@ -3,10 +3,9 @@
 :class:`RunConfig` gathers :class:`~rnnbook.models.task_model.ModelConfig`,
 :class:`~rnnbook.training.fit.TrainConfig` and the data settings. Every field declares its
 command-line flag and help (:func:`rnnbook.core.settings.setting`): ``rnnbook train``, its help,
-``rnnbook.cli.arguments.run_config_from_args`` and :func:`rnnbook.core.settings.train_command`
-are generated from these declarations. :mod:`rnnbook.experiments.runs` re-exports the class, which
-is
-where the chapters import it from.
+``rnnbook.cli.arguments.run_config_from_args`` and :func:`train_command` (the command that
+reproduces a run) are generated from these declarations. :mod:`rnnbook.experiments.runs`
+re-exports the class, which is where the chapters import it from.
 
 Introduced in the crash-course chapter.
 """
@@ -14,16 +13,18 @@ Introduced in the crash-course chapter.
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from rnnbook.core.checks import check_int
-from rnnbook.core.settings import setting
+from rnnbook.core.settings import command_words, setting
 from rnnbook.models.task_model import ModelConfig
 from rnnbook.tasks import Task, make_task
 from rnnbook.training.fit import TrainConfig
 
-__all__ = ["RunConfig", "comparable_settings", "setting_differences"]
+__all__ = ["RunConfig", "comparable_settings", "setting_differences", "train_command"]
 
 
 @dataclass
@@ -130,3 +131,22 @@ def setting_differences(before: dict[str, Any], now: dict[str, Any], prefix: str
         elif old != new:
             names.append(f"{prefix}{key}: {old!r} → {new!r}")
     return names
+
+
+def train_command(config: RunConfig, out: str | Path, command: str = "train") -> str:
+    """The ``rnnbook train`` command that reproduces a run config (only non-default flags).
+
+    Args:
+        config: the run config.
+        out: the run folder the command writes.
+        command: the subcommand (``"train"``; ``rnnbook grid`` reuses the same flags).
+
+    Chapters print it next to the results of a run folder.
+    """
+    words = ["rnnbook", command, config.task, "--out", str(out)]
+    task_defaults = make_task(config.task).options
+    for name, value in config.task_options.items():
+        if value != task_defaults.get(name):
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            words += ["--" + name.replace("_", "-"), text]
+    return shlex.join(words + command_words(config))

@@ -36,7 +36,6 @@ import torch
 
 from rnnbook.core.devices import check_device_name, resolve_device
 from rnnbook.core.repro import seed_everything
-from rnnbook.core.settings import train_command as train_command  # re-exported
 from rnnbook.experiments.folders import (
     MANIFEST,
     check_folder_name,
@@ -48,6 +47,7 @@ from rnnbook.experiments.run_config import (
     RunConfig as RunConfig,  # re-exported: the chapters import it here
 )
 from rnnbook.experiments.run_config import comparable_settings, setting_differences
+from rnnbook.experiments.run_config import train_command as train_command  # re-exported
 from rnnbook.models.task_model import SequenceModel, build_model
 from rnnbook.tasks import Task
 from rnnbook.training.fit import Callback, History, evaluate, fit
