@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnbook.analysis import (
+from rnnbook.analysis.errors import (
     accuracy_by,
     counting_windows,
     echo_error_offsets,
@@ -24,9 +24,9 @@ from rnnbook.analysis import (
     sweep,
     time_to_reach,
 )
-from rnnbook.models import ModelConfig, build_model
+from rnnbook.models.task_model import ModelConfig, build_model
 from rnnbook.tasks import DigitSumTask, make_task
-from rnnbook.train import History
+from rnnbook.training.fit import History
 
 
 class Counter(nn.Module):

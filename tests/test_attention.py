@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnnbook.attention import CausalSelfAttention, attention_flops_per_token, fill_cache
+from rnnbook.models.attention import CausalSelfAttention, attention_flops_per_token, fill_cache
 
 
 def test_generation_with_a_cache_equals_the_causal_forward() -> None:

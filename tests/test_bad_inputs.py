@@ -19,12 +19,12 @@ import pytest
 import torch
 
 from rnnbook import seed_everything
-from rnnbook.cli import main
-from rnnbook.groups import train_group
-from rnnbook.models import ModelConfig, build_model
-from rnnbook.runs import RunConfig, load_run, train_run
+from rnnbook.cli.commands import main
+from rnnbook.experiments.groups import train_group
+from rnnbook.experiments.runs import RunConfig, load_run, train_run
+from rnnbook.models.task_model import ModelConfig, build_model
 from rnnbook.tasks import SequenceData, make_task
-from rnnbook.train import TrainConfig, evaluate, fit, predict
+from rnnbook.training.fit import TrainConfig, evaluate, fit, predict
 
 TINY = [
     *("--epochs", "1", "--train-samples", "64", "--val-samples", "32", "--test-samples", "32"),

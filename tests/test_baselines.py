@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import Tensor
 
-from rnnbook.baselines import mean_stride_rule, memoryless_accuracy, needs_unseen_number
+from rnnbook.analysis.baselines import mean_stride_rule, memoryless_accuracy, needs_unseen_number
 from rnnbook.tasks import IGNORE_INDEX, DigitSumTask, make_task
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnnbook import bench
-from rnnbook.cli import main
-from rnnbook.grid import load_grid
+from rnnbook.cli import bench
+from rnnbook.cli.commands import main
+from rnnbook.experiments.grid import load_grid
 
 
 def _parse(*argv: str) -> argparse.Namespace:
@@ -200,7 +200,7 @@ def test_cuda_is_timed_with_events_between_synchronisations(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The CUDA path, checked without a GPU: events around the call, synchronised after."""
-    from rnnbook import timing
+    from rnnbook.perf import timing
 
     calls: list[str] = []
 
@@ -232,8 +232,8 @@ def test_out_writes_a_benchmark_folder_once(tmp_path: Path) -> None:
 
 
 def test_the_timing_table_is_text_and_an_html_table() -> None:
-    from rnnbook.tables import Table
-    from rnnbook.timing import format_table
+    from rnnbook.figures.tables import Table
+    from rnnbook.perf.timing import format_table
 
     table = format_table({"train": {"sru-fast": 1.5, "torch-lstm": 3.25}}, "cpu")
     assert isinstance(table, Table)

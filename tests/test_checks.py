@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from rnnbook.checks import (
+from rnnbook.core.checks import (
     check_finite,
     check_fraction,
     check_int,

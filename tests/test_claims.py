@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnbook.claims import ClaimFailed, claim
+from rnnbook.figures.claims import ClaimFailed, claim
 
 
 def test_a_holding_claim_prints_its_statement_only(capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from rnnbook.cli import main
-from rnnbook.grid import load_grid
+from rnnbook.cli.commands import main
+from rnnbook.experiments.grid import load_grid
 
 COMMON = [
     "--hidden-size",
@@ -198,7 +198,7 @@ def test_evaluate_a_folder_that_is_not_a_run(
 
 
 def test_bench_delegates_to_rnnbook_bench(capsys: pytest.CaptureFixture[str]) -> None:
-    if importlib.util.find_spec("rnnbook.bench") is None:
+    if importlib.util.find_spec("rnnbook.cli.bench") is None:
         assert main(["bench"]) == 2
         assert "bench" in capsys.readouterr().err
     else:
@@ -235,10 +235,10 @@ def test_python_dash_m_rnnbook() -> None:
 def test_train_command_reproduces_the_config() -> None:
     import shlex
 
-    from rnnbook.cli import build_parser, run_config_from_args, train_command
-    from rnnbook.models import ModelConfig
-    from rnnbook.runs import RunConfig
-    from rnnbook.train import TrainConfig
+    from rnnbook.cli.commands import build_parser, run_config_from_args, train_command
+    from rnnbook.experiments.runs import RunConfig
+    from rnnbook.models.task_model import ModelConfig
+    from rnnbook.training.fit import TrainConfig
 
     config = RunConfig(
         task="counting",
@@ -363,7 +363,7 @@ def test_manifest_command_writes_and_checks(
 
 
 def test_train_resume_and_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from rnnbook.folders import partial_path
+    from rnnbook.experiments.folders import partial_path
 
     out = tmp_path / "run"
     argv = ["train", *ROUND_TRIPS["echo"], "--out", str(out), *COMMON]
@@ -381,10 +381,10 @@ def test_flags_help_and_defaults_come_from_the_config_fields(
 ) -> None:
     import dataclasses
 
-    from rnnbook.cli import build_parser, run_config_from_args
-    from rnnbook.config import settings
-    from rnnbook.runs import RunConfig
-    from rnnbook.train import TrainConfig
+    from rnnbook.cli.commands import build_parser, run_config_from_args
+    from rnnbook.core.settings import settings
+    from rnnbook.experiments.runs import RunConfig
+    from rnnbook.training.fit import TrainConfig
 
     with pytest.raises(SystemExit):
         main(["train", "--help"])

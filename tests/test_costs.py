@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import rnnbook
-from rnnbook.costs import count_matmul_flops, matmul_flop_ratio, step_costs
+from rnnbook.perf.costs import count_matmul_flops, matmul_flop_ratio, step_costs
 
 
 @pytest.mark.parametrize(("input_size", "hidden_size"), [(6, 6), (5, 7)])

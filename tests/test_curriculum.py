@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnnbook.folders import partial_path
-from rnnbook.models import ModelConfig
-from rnnbook.run_config import RunConfig
-from rnnbook.runs import train_run
-from rnnbook.train import History, TrainConfig
+from rnnbook.experiments.folders import partial_path
+from rnnbook.experiments.run_config import RunConfig
+from rnnbook.experiments.runs import train_run
+from rnnbook.models.task_model import ModelConfig
+from rnnbook.training.fit import History, TrainConfig
 
 
 def curriculum_config(threshold: float, epochs: int = 3, restore_best: bool = False) -> RunConfig:

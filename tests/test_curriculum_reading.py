@@ -8,16 +8,16 @@ from pathlib import Path
 import matplotlib
 import pytest
 
-from rnnbook.cli import main
-from rnnbook.curriculum import (
+from rnnbook.analysis.curriculum import (
     first_mastered_epoch,
     mastered_length,
     plot_curriculum,
     trained_lengths,
 )
-from rnnbook.groups import Group
-from rnnbook.runs import load_run
-from rnnbook.train import History
+from rnnbook.cli.commands import main
+from rnnbook.experiments.groups import Group
+from rnnbook.experiments.runs import load_run
+from rnnbook.training.fit import History
 
 matplotlib.use("Agg")
 

@@ -9,9 +9,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from rnnbook.cell_diagrams import CELL_KINDS, draw_cell
-from rnnbook.diagrams import draw_unrolled_rnn, plot_dependencies
-from rnnbook.plots import COLUMN_WIDTH
+from rnnbook.figures.cell_diagrams import CELL_KINDS, draw_cell
+from rnnbook.figures.diagrams import draw_unrolled_rnn, plot_dependencies
+from rnnbook.figures.plots import COLUMN_WIDTH
 
 
 @pytest.mark.parametrize("steps", [1, 4])

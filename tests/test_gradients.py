@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from rnnbook.gradients import cell_step, hidden_gradient_norms, scale_spectral_radius_
+from rnnbook.analysis.gradients import cell_step, hidden_gradient_norms, scale_spectral_radius_
 
 
 @pytest.mark.parametrize("factor", [0.5, 1.0, 1.7])

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from matplotlib.axes import Axes
 
-from rnnbook.cli import main
-from rnnbook.grid import apply_setting, load_grid, run_grid, write_grid
-from rnnbook.models import ModelConfig
-from rnnbook.runs import RunConfig
-from rnnbook.train import TrainConfig
+from rnnbook.cli.commands import main
+from rnnbook.experiments.grid import apply_setting, load_grid, run_grid, write_grid
+from rnnbook.experiments.runs import RunConfig
+from rnnbook.models.task_model import ModelConfig
+from rnnbook.training.fit import TrainConfig
 
 
 def _base() -> RunConfig:
@@ -155,8 +155,8 @@ def test_overlay_end_labels_stay_inside_the_frame(label: str) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from rnnbook.grid import FRAME_SIZE, _draw_history
-    from rnnbook.train import History
+    from rnnbook.experiments.grid import FRAME_SIZE, _draw_history
+    from rnnbook.training.fit import History
 
     epochs = list(range(1, 16))
     histories = [

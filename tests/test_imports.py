@@ -1,4 +1,9 @@
-"""The package's import graph: no cycle, and nothing below the CLI imports the CLI."""
+"""The package's import graph: layers in order, no cycle, nothing below the CLI imports it.
+
+The subpackages stand in :data:`LAYERS`, lowest first; a module may import its own layer and
+the layers below it, never one above. The order is between subpackages, not only modules:
+a new module inherits its folder's place, and a new folder must be given one here.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,25 @@ from pathlib import Path
 import rnnbook
 
 PACKAGE = Path(rnnbook.__file__).parent
-CLI = {"rnnbook.cli", "rnnbook.cli_args", "rnnbook.__main__"}
+LAYERS = [
+    "core",  # checks, reproducibility, devices, settings, the results folder
+    "kernels",  # native and Triton SRU recurrences
+    "tasks",  # the tasks and their data
+    "models",  # cells, layers, the model built for a task
+    "training",  # fit, evaluation, checkpoints, the memory check
+    "figures",  # plots, diagrams, tables, widgets, claims
+    "experiments",  # run, group and grid folders; re-evaluation
+    "perf",  # FLOP and byte counts, timing, state vs cache
+    "analysis",  # error analysis, probes, gradients, baselines, curricula, spread
+    "cli",  # the command line
+]
+CLI = {
+    "rnnbook.cli",
+    "rnnbook.cli.commands",
+    "rnnbook.cli.arguments",
+    "rnnbook.cli.bench",
+    "rnnbook.__main__",
+}
 
 
 def module_names() -> dict[str, Path]:
@@ -35,7 +58,7 @@ def import_graph() -> dict[str, set[str]]:
                 if node.level:
                     parts = package.split(".")[: len(package.split(".")) - node.level + 1]
                     base = ".".join([*parts, base] if base else parts)
-                # "from rnnbook import init" imports the module rnnbook.init
+                # "from rnnbook import init" imports the module rnnbook.models.init
                 targets = [
                     f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
                     for alias in node.names
@@ -74,9 +97,14 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_the_graph_sees_the_package() -> None:
     graph = import_graph()
-    assert {"rnnbook.runs", "rnnbook.train", "rnnbook.config", "rnnbook.cli"} <= set(graph)
-    assert "rnnbook.config" in graph["rnnbook.runs"]
-    assert "rnnbook.run_config" in graph["rnnbook.cli_args"]
+    assert {
+        "rnnbook.experiments.runs",
+        "rnnbook.training.fit",
+        "rnnbook.core.settings",
+        "rnnbook.cli.commands",
+    } <= set(graph)
+    assert "rnnbook.core.settings" in graph["rnnbook.experiments.run_config"]
+    assert "rnnbook.experiments.run_config" in graph["rnnbook.cli.arguments"]
 
 
 def test_import_graph_has_no_cycle() -> None:
@@ -102,5 +130,70 @@ def test_no_library_module_imports_the_cli() -> None:
 
 def test_the_model_does_not_import_training() -> None:
     graph = import_graph()
-    for module in ("rnnbook.models", "rnnbook.config", "rnnbook.cells", "rnnbook.layers"):
-        assert not graph[module] & {"rnnbook.train", "rnnbook.runs", "rnnbook.groups"}, module
+    for module in (
+        "rnnbook.models.task_model",
+        "rnnbook.core.settings",
+        "rnnbook.models.cells",
+        "rnnbook.models.layers",
+    ):
+        assert not graph[module] & {
+            "rnnbook.training.fit",
+            "rnnbook.experiments.runs",
+            "rnnbook.experiments.groups",
+        }, module
+
+
+def layer_of(module: str) -> str | None:
+    """The subpackage a module stands in (``rnnbook.models.cells``: ``models``); None at root."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] != "__main__" else None
+
+
+def upward_imports(graph: dict[str, set[str]], layers: list[str]) -> list[str]:
+    """Every import from a layer to a higher one, or from a subpackage to the package root."""
+    rank = {name: i for i, name in enumerate(layers)}
+    found = []
+    for module, targets in graph.items():
+        here = layer_of(module)
+        if here is None:
+            continue
+        for target in sorted(targets):
+            there = layer_of(target)
+            if there is None or rank[there] > rank[here]:
+                found.append(f"{module} ({here}) → {target} ({there or 'the package root'})")
+    return sorted(found)
+
+
+def test_every_module_stands_in_a_layer() -> None:
+    graph = import_graph()
+    unplaced = sorted(m for m in graph if layer_of(m) not in (None, *LAYERS))
+    assert unplaced == [], f"add their folders to LAYERS: {unplaced}"
+    root = sorted(m for m in graph if layer_of(m) is None)
+    assert root == ["rnnbook", "rnnbook.__main__"]
+
+
+def test_lower_layers_never_import_higher_ones() -> None:
+    assert upward_imports(import_graph(), LAYERS) == []
+
+
+def test_upward_imports_finds_one() -> None:
+    graph = {
+        "rnnbook.core.checks": {"rnnbook.models.cells"},
+        "rnnbook.models.cells": {"rnnbook.core.checks", "rnnbook"},
+        "rnnbook.cli.commands": {"rnnbook.models.cells"},
+    }
+    assert upward_imports(graph, ["core", "models", "cli"]) == [
+        "rnnbook.core.checks (core) → rnnbook.models.cells (models)",
+        "rnnbook.models.cells (models) → rnnbook (the package root)",
+    ]
+
+
+def test_the_root_and_each_layer_stay_small() -> None:
+    """At most 12 modules in a subpackage (not counting __init__); none at the root but the face."""
+    sizes: dict[str, int] = {}
+    for module in module_names():
+        parts = module.split(".")
+        if len(parts) == 3:
+            sizes[parts[1]] = sizes.get(parts[1], 0) + 1
+    assert set(sizes) == set(LAYERS)
+    assert max(sizes.values()) <= 12, sizes

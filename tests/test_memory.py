@@ -1,4 +1,4 @@
-"""Tests for rnnbook.memory: gradients through time of whole task models."""
+"""Tests for rnnbook.analysis.memory: gradients through time of whole task models."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from rnnbook.gradients import cell_step, hidden_gradient_norms
-from rnnbook.memory import memory_gradient_norms, recurrent_step, sru_cell_step
-from rnnbook.models import ModelConfig, build_model
-from rnnbook.sru import SRUCell
+from rnnbook.analysis.gradients import cell_step, hidden_gradient_norms
+from rnnbook.analysis.memory import memory_gradient_norms, recurrent_step, sru_cell_step
+from rnnbook.models.sru import SRUCell
+from rnnbook.models.task_model import ModelConfig, build_model
 from rnnbook.tasks import make_task
 
 CELLS = {
@@ -120,8 +120,8 @@ def test_errors() -> None:
 
 
 def test_recall_accuracy_by_position_matches_the_task_metric() -> None:
-    from rnnbook.memory import recall_accuracy_by_position
-    from rnnbook.train import evaluate
+    from rnnbook.analysis.memory import recall_accuracy_by_position
+    from rnnbook.training.fit import evaluate
 
     torch.manual_seed(0)
     task = make_task("copy", seq_len=6, padding=2, output_len=4)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnnbook.mingru import MinGRU
+from rnnbook.models.mingru import MinGRU
 
 
 def model(num_layers: int = 1, input_size: int = 3, hidden_size: int = 5) -> MinGRU:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnnbook.models import ModelConfig, build_model, greedy_answer
+from rnnbook.models.task_model import ModelConfig, build_model, greedy_answer
 from rnnbook.tasks import make_task
 
 TASKS = [

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnbook.paths import results_dir, results_path
+from rnnbook.core.paths import results_dir, results_path
 
 ROOT = Path(__file__).resolve().parents[1]
 

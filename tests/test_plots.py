@@ -9,7 +9,7 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.colors import to_rgba
 
-from rnnbook.plots import (
+from rnnbook.figures.plots import (
     COLUMN_WIDTH,
     STYLE,
     column_axes,
@@ -21,7 +21,7 @@ from rnnbook.plots import (
     plot_time_split,
     plot_timing_bars,
 )
-from rnnbook.train import History
+from rnnbook.training.fit import History
 
 
 def test_gradient_plot_draws_each_curve() -> None:

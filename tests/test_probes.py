@@ -7,8 +7,13 @@ import torch
 from torch import nn
 
 import rnnbook
-from rnnbook.models import ModelConfig, build_model
-from rnnbook.probes import connectivity, input_gradient_norms, lstm_trace, unit_correlations
+from rnnbook.analysis.probes import (
+    connectivity,
+    input_gradient_norms,
+    lstm_trace,
+    unit_correlations,
+)
+from rnnbook.models.task_model import ModelConfig, build_model
 from rnnbook.tasks import make_task
 
 

@@ -14,12 +14,11 @@ from typing import Any
 
 import pytest
 
-from rnnbook.cli import main
-from rnnbook.folders import write_manifest
-from rnnbook.grid import run_grid
-from rnnbook.groups import train_group
-from rnnbook.models import ModelConfig
-from rnnbook.reevaluation import (
+from rnnbook.cli.commands import main
+from rnnbook.experiments.folders import write_manifest
+from rnnbook.experiments.grid import run_grid
+from rnnbook.experiments.groups import train_group
+from rnnbook.experiments.reevaluation import (
     DEFAULT_SEED,
     FRACTION_FLOOR,
     SCALE_FLOOR,
@@ -28,8 +27,9 @@ from rnnbook.reevaluation import (
     discover,
     tolerance,
 )
-from rnnbook.runs import RunConfig, train_run
-from rnnbook.train import TrainConfig
+from rnnbook.experiments.runs import RunConfig, train_run
+from rnnbook.models.task_model import ModelConfig
+from rnnbook.training.fit import TrainConfig
 
 
 # -- the rule ---------------------------------------------------------------------------------

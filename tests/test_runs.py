@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnnbook.models import ModelConfig
-from rnnbook.runs import FILES, RunConfig, load_run, train_run
-from rnnbook.train import TrainConfig, evaluate
+from rnnbook.experiments.runs import FILES, RunConfig, load_run, train_run
+from rnnbook.models.task_model import ModelConfig
+from rnnbook.training.fit import TrainConfig, evaluate
 
 
 @pytest.fixture(scope="module")

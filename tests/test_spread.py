@@ -7,11 +7,16 @@ import statistics
 import matplotlib.pyplot as plt
 import pytest
 
-from rnnbook.groups import Group, load_group, train_group
-from rnnbook.models import ModelConfig
-from rnnbook.run_config import RunConfig
-from rnnbook.spread import group_values, plot_group_histories, plot_group_spread, spread_table
-from rnnbook.train import TrainConfig
+from rnnbook.analysis.spread import (
+    group_values,
+    plot_group_histories,
+    plot_group_spread,
+    spread_table,
+)
+from rnnbook.experiments.groups import Group, load_group, train_group
+from rnnbook.experiments.run_config import RunConfig
+from rnnbook.models.task_model import ModelConfig
+from rnnbook.training.fit import TrainConfig
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +83,8 @@ def test_histories_draw_every_seed_in_its_groups_colour(groups: dict[int, Group]
 
 
 def test_a_summary_table_shows_one_seed_without_a_spread() -> None:
-    from rnnbook.groups import summarize
-    from rnnbook.spread import summary_table
+    from rnnbook.analysis.spread import summary_table
+    from rnnbook.experiments.groups import summarize
 
     table = summary_table(
         {"three": summarize([0.1, 0.2, 0.3]), "one": summarize([0.5])}, "accuracy"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rnnbook.state_vs_cache import (
+from rnnbook.perf.state_vs_cache import (
     generation_by_position,
     generation_table,
     growth,

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 import torch
 
-from rnnbook.cli import main
-from rnnbook.folders import partial_path
-from rnnbook.groups import evaluation_values, load_group, summarize, train_group
-from rnnbook.models import ModelConfig, build_model
-from rnnbook.runs import CHECKPOINT, RunConfig, load_run, train_run
+from rnnbook.cli.commands import main
+from rnnbook.experiments.folders import partial_path
+from rnnbook.experiments.groups import evaluation_values, load_group, summarize, train_group
+from rnnbook.experiments.runs import CHECKPOINT, RunConfig, load_run, train_run
+from rnnbook.models.task_model import ModelConfig, build_model
 from rnnbook.tasks import make_task
-from rnnbook.train import History, TrainConfig, fit
+from rnnbook.training.fit import History, TrainConfig, fit
 
 
 def config(epochs: int = 2, **train: Any) -> RunConfig:
@@ -234,7 +234,7 @@ def test_a_run_that_fails_early_leaves_nothing(tmp_path: Path) -> None:
 
 
 def test_a_gpu_config_loads_anywhere(tmp_path: Path) -> None:
-    from rnnbook.folders import write_manifest
+    from rnnbook.experiments.folders import write_manifest
 
     out = tmp_path / "run"
     train_run(config(epochs=1), out=out)
@@ -291,7 +291,7 @@ def test_an_interrupted_group_resumes_where_it_stopped(tmp_path: Path) -> None:
 
 
 def test_where_a_run_computes_is_not_part_of_its_recipe() -> None:
-    from rnnbook.run_config import comparable_settings
+    from rnnbook.experiments.run_config import comparable_settings
 
     base = config(epochs=3)
     elsewhere = config(epochs=3)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rnnbook.tables import format_list, format_span
+from rnnbook.figures.tables import format_list, format_span
 
 
 def test_a_span_runs_from_the_lowest_to_the_highest_value() -> None:

@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from rnnbook.models import ModelConfig, build_model
+from rnnbook.models.task_model import ModelConfig, build_model
 from rnnbook.tasks import make_task
-from rnnbook.train import History, TrainConfig, evaluate, fit, predict, resolve_device
+from rnnbook.training.fit import History, TrainConfig, evaluate, fit, predict, resolve_device
 
 TINY = TrainConfig(epochs=3, batch_size=32, lr=1e-2, num_threads=1)
 

@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from rnnbook.widgets import retrain_control, static_slider
+from rnnbook.figures.widgets import retrain_control, static_slider
 
 
 def _frame(path: Path, value: int) -> Path:

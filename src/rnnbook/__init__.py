@@ -1,13 +1,13 @@
 """rnnbook: recurrent neural networks with PyTorch, the library behind the book."""
 
-from rnnbook.cells import GRUCell, LSTMCell, MGRUCell, MLSTMCell, RNNCell
-from rnnbook.claims import claim
-from rnnbook.init import chrono_init_, forget_bias_init_
-from rnnbook.layers import GRU, LSTM, MGRU, MLSTM, RNN
-from rnnbook.paths import results_path
-from rnnbook.registry import available_rnns, make_rnn
-from rnnbook.repro import seed_everything
-from rnnbook.sru import SRU, SRUCell
+from rnnbook.core.paths import results_path
+from rnnbook.core.repro import seed_everything
+from rnnbook.figures.claims import claim
+from rnnbook.models.cells import GRUCell, LSTMCell, MGRUCell, MLSTMCell, RNNCell
+from rnnbook.models.init import chrono_init_, forget_bias_init_
+from rnnbook.models.layers import GRU, LSTM, MGRU, MLSTM, RNN
+from rnnbook.models.registry import available_rnns, make_rnn
+from rnnbook.models.sru import SRU, SRUCell
 
 __all__ = [
     "GRU",

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from rnnbook.checks import check_int
+from rnnbook.core.checks import check_int
 from rnnbook.tasks.base import Task, check_chunk_bytes
 
 __all__ = ["AddingConfig", "AddingTask"]

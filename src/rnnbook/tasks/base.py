@@ -24,7 +24,7 @@ from torch import Tensor
 from torch.nn import functional as F
 from torch.utils.data import Dataset
 
-from rnnbook.checks import check_int
+from rnnbook.core.checks import check_int
 
 __all__ = [
     "CHUNK_SIZE",

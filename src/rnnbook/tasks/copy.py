@@ -42,7 +42,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from rnnbook.checks import check_fraction, check_int
+from rnnbook.core.checks import check_fraction, check_int
 from rnnbook.tasks.base import IGNORE_INDEX, Task, check_chunk_bytes, token_cross_entropy
 
 __all__ = ["CopyConfig", "CopyTask"]
@@ -166,7 +166,7 @@ class CopyTask(Task):
 
         Args:
             metrics: validation metrics at the current length, with ``symbol_accuracy``
-                (as :func:`rnnbook.evaluation.evaluate` returns them).
+                (as :func:`rnnbook.training.evaluation.evaluate` returns them).
 
         Returns:
             Whether the length changed, so that the ``train`` and ``val`` data must be made

@@ -44,7 +44,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from rnnbook.checks import check_fraction, check_int, check_positive
+from rnnbook.core.checks import check_fraction, check_int, check_positive
 from rnnbook.tasks.base import (
     IGNORE_INDEX,
     MAX_BYTES,

@@ -46,7 +46,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from rnnbook.checks import check_fraction, check_int
+from rnnbook.core.checks import check_fraction, check_int
 from rnnbook.tasks.base import (
     IGNORE_INDEX,
     SPLITS,
@@ -418,7 +418,8 @@ class DigitSumTask(Task):
     def prompt(self, digits: str) -> Tensor:
         """The tokens a model reads before answering: ``"1294"`` → ``1 2 9 4 EOS`` (T,).
 
-        With :func:`rnnbook.models.greedy_answer` this shows what a model writes on its own.
+        With :func:`rnnbook.models.task_model.greedy_answer` this shows what a model writes on its
+        own.
         """
         inputs = self.encode(digits)[0]
         return inputs[: int((inputs == EOS).nonzero()[0, 0]) + 1]

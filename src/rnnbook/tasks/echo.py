@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from rnnbook.checks import check_int
+from rnnbook.core.checks import check_int
 from rnnbook.tasks.base import (
     IGNORE_INDEX,
     Task,

@@ -1,0 +1,470 @@
+"""The ``rnnbook`` command: list tasks, train a run or a grid of runs, re-evaluate, benchmark.
+
+.. code-block:: console
+
+    $ rnnbook tasks
+    $ rnnbook train copy --out runs/copy-lstm --cell lstm --seq-len 20 --output-len 10
+    $ rnnbook train copy --out runs/copy-lstm-3 --seeds 0,1,2 ...   # a group, one run per seed
+    $ rnnbook train copy --out runs/copy-lstm ... --resume           # continue an interrupted run
+    $ rnnbook evaluate runs/copy-lstm --seed 7 --task-option seq_len=100 --output-len 50
+    $ rnnbook grid echo --out runs/echo-delays --vary task.delay=1,4,8 --metric accuracy
+    $ rnnbook reevaluate results --threads 1                          # every run, fresh data
+    $ rnnbook manifest results/*                                     # (re)write manifests
+    $ rnnbook bench --help
+
+Bad arguments exit with code 2 and one line on stderr. Every chapter shows the command
+that made its run folders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from rnnbook.cli.arguments import (
+    UsageError,
+    add_run_arguments,
+    add_task_options,
+    non_negative_int,
+    positive_int,
+    run_config_from_args,
+    seed_list,
+    task_overrides,
+    threads,
+    train_command,
+)
+from rnnbook.tasks import available_tasks, task_options
+
+if TYPE_CHECKING:
+    from rnnbook.experiments.runs import Run
+    from rnnbook.tasks import Task
+
+__all__ = ["build_parser", "main", "run_config_from_args", "train_command"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (``tasks``, ``train``, ``grid``, ``evaluate``, ``reevaluate``,
+    ``manifest``, ``bench``)."""
+
+    parser = _Parser(
+        prog="rnnbook", description="Recurrent networks with PyTorch: the book's experiments."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    tasks = commands.add_parser("tasks", help="list the tasks, their options and defaults")
+    tasks.set_defaults(func=_cmd_tasks)
+
+    train = commands.add_parser("train", help="train a model on a task and write a run folder")
+    add_run_arguments(train)
+    train.add_argument(
+        "--seeds",
+        type=seed_list,
+        default=None,
+        metavar="S1,S2,...",
+        help="train once per seed into DIR/seed=S and write DIR/aggregate.json (a group)",
+    )
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted run (or group) for --out from its last checkpoint",
+    )
+    train.set_defaults(func=_cmd_train)
+
+    grid = commands.add_parser(
+        "grid", help="train one run per value of a setting (the static pages' sliders)"
+    )
+    add_run_arguments(grid)
+    grid.add_argument(
+        "--vary",
+        required=True,
+        metavar="SETTING=V1,V2,...",
+        help="what varies, e.g. task.delay=1,4,8 or model.hidden_size=8,16 or model.cell=rnn,lstm",
+    )
+    grid.add_argument("--metric", required=True, help="validation metric drawn in the frames")
+    grid.set_defaults(func=_cmd_grid)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="re-evaluate a run folder on fresh data; prints a JSON line of metrics"
+    )
+    evaluate.add_argument(
+        "run", metavar="DIR", help="a run folder or group written by `rnnbook train`"
+    )
+    evaluate.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=None,
+        help="data seed (default: the run's test seed)",
+    )
+    evaluate.add_argument(
+        "--samples",
+        type=positive_int,
+        default=None,
+        help="test sequences (default: the run's test_samples)",
+    )
+    evaluate.add_argument("--split", choices=["train", "val", "test"], default="test")
+    evaluate.add_argument("--batch-size", type=positive_int, default=1024)
+    evaluate.add_argument(
+        "--chunk-len",
+        type=positive_int,
+        default=None,
+        help="feed sequences in pieces of this many steps, carrying the state",
+    )
+    evaluate.add_argument("--threads", type=threads, default=None, help="PyTorch CPU threads")
+    evaluate.add_argument(
+        "--device", default="cpu", help="cpu (default), cuda, mps, or auto (cuda → mps → cpu)"
+    )
+    evaluate.add_argument(
+        "--out",
+        metavar="FILE",
+        default=None,
+        help="also write the metrics and this command to a new JSON file (never overwritten)",
+    )
+    add_task_options(evaluate)
+    evaluate.set_defaults(func=_cmd_evaluate)
+
+    reevaluate = commands.add_parser(
+        "reevaluate",
+        help="re-evaluate every run under a results folder on fresh data; exit 1 if any "
+        "metric is outside tolerance (rnnbook.experiments.reevaluation)",
+    )
+    reevaluate.add_argument(
+        "results", nargs="?", default=None, metavar="RESULTS_DIR", help="default: results/"
+    )
+    reevaluate.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=None,
+        help="fresh data seed, used by no run (default 12345)",
+    )
+    reevaluate.add_argument(
+        "--out", default=None, metavar="FILE", help="default: RESULTS_DIR/reevaluation/report.json"
+    )
+    reevaluate.add_argument(
+        "--only", default=None, metavar="GLOB", help="only runs whose path matches, e.g. 'echo-*'"
+    )
+    reevaluate.add_argument("--threads", type=threads, default=None, help="PyTorch CPU threads")
+    reevaluate.set_defaults(func=_cmd_reevaluate)
+
+    manifest = commands.add_parser(
+        "manifest", help="write (or --check) the file hashes of run folders, groups and grids"
+    )
+    manifest.add_argument("folders", nargs="+", metavar="DIR")
+    manifest.add_argument(
+        "--check", action="store_true", help="only verify the manifests; exit 2 on a mismatch"
+    )
+    manifest.set_defaults(func=_cmd_manifest)
+
+    bench = commands.add_parser(
+        "bench", help="time the recurrent modules (rnnbook.cli.bench)", add_help=False
+    )
+    bench.set_defaults(func=None)
+    return parser
+
+
+def _cmd_tasks(args: argparse.Namespace) -> None:
+    from rnnbook.tasks import task_class
+
+    for name in available_tasks():
+        doc = (task_class(name).__doc__ or "").strip().splitlines()[0]
+        print(f"{name}: {doc}")
+        for option in task_options(name):
+            flag = "--" + option.name.replace("_", "-")
+            choices = f" {{{','.join(option.choices)}}}" if option.choices else ""
+            print(f"  {flag:<20} default {option.default!r:<10}{choices}  {option.help}")
+
+
+def _check_writable(text: str, overwrite: bool = False) -> None:
+    """Fail before training, not after, if the run folder cannot be written."""
+    out = Path(text)
+    if out.name in ("", ".", ".."):
+        raise UsageError(f"--out expects a new folder's name, got {text!r}")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a folder")
+    if out.exists() and not overwrite:
+        raise UsageError(f"--out {out} already exists; pass --overwrite to replace it")
+    existing = out
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        raise UsageError(f"--out {out}: cannot write in {existing}")
+
+
+def _cmd_train(args: argparse.Namespace) -> None:
+    from rnnbook.experiments.runs import train_run
+    from rnnbook.training.footprint import check_run_fits
+
+    config = run_config_from_args(args)
+    check_run_fits(config)  # validates the task options and sizes before any work
+    _check_writable(args.out, args.overwrite)
+    out = Path(args.out)
+    if args.seeds is not None:
+        _train_group(args, config, out)
+        return
+    run = train_run(
+        config, out=out, overwrite=args.overwrite, resume=args.resume, keep_diverged=False
+    )
+    history = run.history
+    summary = {k: round(v, 6) for k, v in run.metrics["test"].items()}
+    print(
+        f"{args.task}: {len(history)} epoch(s) in {run.metrics['train_seconds']:.1f} s "
+        f"({history.stop_reason}); wrote {args.out}"
+    )
+    print(json.dumps(summary))
+
+
+def _train_group(args: argparse.Namespace, config: Any, out: Path) -> None:
+    from rnnbook.experiments.groups import train_group
+
+    if config.train.seed != 0:
+        raise UsageError("--seed and --seeds exclude each other")
+    group = train_group(
+        config,
+        args.seeds,
+        out,
+        overwrite=args.overwrite,
+        resume=args.resume,
+        keep_diverged=False,
+    )
+    for seed, run in group.runs.items():
+        summary = {k: round(v, 6) for k, v in run.metrics["test"].items()}
+        print(f"seed {seed}: {json.dumps(summary)}")
+    test = group.aggregate["metrics"]["test"]
+    print(f"{args.task}: {len(group.runs)} seed(s); wrote {args.out}")
+    print(json.dumps({name: entry["mean"] for name, entry in test.items()}))
+
+
+def _grid_values(text: str) -> tuple[str, list[Any]]:
+    """``"task.delay=1,4,8"`` → ``("task.delay", [1, 4, 8])`` (ints, floats or words)."""
+    setting, _, listed = text.partition("=")
+    words = [word.strip() for word in listed.split(",") if word.strip()]
+    if not setting or not words:
+        raise UsageError(f"--vary expects SETTING=V1,V2,..., got {text!r}")
+    values: list[Any] = []
+    for word in words:
+        for kind in (int, float):
+            try:
+                values.append(kind(word))
+                break
+            except ValueError:
+                continue
+        else:
+            values.append(word)
+    return setting, values
+
+
+def _cmd_grid(args: argparse.Namespace) -> None:
+    from rnnbook.experiments.grid import run_grid
+
+    setting, values = _grid_values(args.vary)
+    config = run_config_from_args(args)
+    config.make_task()
+    if args.overwrite and Path(args.out).exists():  # run_grid writes run folders in place
+        raise UsageError(
+            f"--out {args.out}: a grid cannot be overwritten in place; remove it first"
+        )
+    _check_writable(args.out)
+    command = train_command(config, args.out, command="grid")
+    command += f" --vary {shlex.quote(args.vary)} --metric {args.metric}"
+    grid = run_grid(config, setting, values, args.out, args.metric, command)
+    for label, final in zip(grid.labels, grid.final, strict=True):
+        print(f"{label}: final validation {grid.metric} {final:.4f}")
+    print(json.dumps({"setting": setting, "values": values, "final": grid.final}))
+
+
+def _evaluation_task(run: Run, args: argparse.Namespace) -> Task:
+    overrides = task_overrides(args, run.config.task)
+    task = run.task.with_options(**overrides) if overrides else run.task
+    if (task.input_size, task.output_size) != (run.task.input_size, run.task.output_size):
+        raise ValueError(
+            f"evaluate: these options change the model's input/output sizes "
+            f"({run.task.input_size}, {run.task.output_size}) → "
+            f"({task.input_size}, {task.output_size})"
+        )
+    return task
+
+
+def _evaluate_run(run: Run, args: argparse.Namespace) -> dict[str, float]:
+    from rnnbook.core.devices import resolve_device
+    from rnnbook.training.evaluation import evaluate
+    from rnnbook.training.footprint import check_fits
+
+    task = _evaluation_task(run, args)
+    seed = (
+        args.seed
+        if args.seed is not None
+        else int(run.metrics.get("test_seed", run.config.train.seed + 1))
+    )
+    samples = args.samples if args.samples is not None else run.config.test_samples
+    check_fits(
+        "evaluate",
+        task,
+        run.config.model,
+        args.device,
+        batch_size=args.batch_size,
+        samples=[samples],
+        training=False,
+    )
+    device = resolve_device(args.device)
+    return evaluate(
+        run.model.to(device),
+        task,
+        task.data(samples, seed, args.split),
+        args.batch_size,
+        device=device,
+        chunk_len=args.chunk_len,
+    )
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    import torch
+
+    from rnnbook.core.devices import check_device_name
+    from rnnbook.experiments.groups import is_group, load_group, summarize
+    from rnnbook.experiments.runs import load_run
+
+    check_device_name(args.device)
+    out = Path(args.out) if args.out is not None else None
+    if out is not None and (out.exists() or not out.parent.is_dir() or out.name in ("", "..")):
+        raise UsageError(f"--out expects a new file in an existing folder, got {args.out!r}")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    record: dict[str, Any] = {"command": args.line}
+    if not is_group(args.run):
+        record["metrics"] = _evaluate_run(load_run(args.run), args)
+        print(json.dumps(record["metrics"]))
+    else:
+        group = load_group(args.run)
+        results = {}
+        for seed, run in group.runs.items():
+            results[seed] = _evaluate_run(run, args)
+            print(f"seed {seed}: {json.dumps(results[seed])}")
+        names = list(next(iter(results.values())))
+        aggregate = {name: summarize([r[name] for r in results.values()]) for name in names}
+        print(json.dumps(aggregate))
+        record["seeds"] = {str(seed): metrics for seed, metrics in results.items()}
+        record["aggregate"] = aggregate
+    if out is not None:
+        out.write_text(json.dumps(record, indent=2) + "\n")
+
+
+def _cmd_reevaluate(args: argparse.Namespace) -> None:
+    import time
+
+    import torch
+    from tqdm.auto import tqdm
+
+    from rnnbook.core.paths import results_dir
+    from rnnbook.experiments import reevaluation
+
+    results = Path(args.results) if args.results is not None else results_dir()
+    seed = args.seed if args.seed is not None else reevaluation.DEFAULT_SEED
+    discovery = reevaluation.discover(results, args.only)
+    reevaluation.check_seed(discovery, seed)  # refuse before any work
+    out = Path(args.out) if args.out else results / reevaluation.REPORT_FOLDER / "report.json"
+    if out.exists() and out.is_dir():
+        raise UsageError(f"--out {out} is a folder; expected a file name")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    for path, reason in discovery.skipped:
+        print(f"skip  {path}: {reason}")
+    start = time.perf_counter()
+    checks = []
+    bar = tqdm(reevaluation.reevaluate_runs(discovery, seed), total=len(discovery.runs))
+    for check in bar:
+        checks.append(check)
+        tqdm.write(check.line())
+    seconds = time.perf_counter() - start
+    command = str(getattr(args, "line", "rnnbook reevaluate"))  # set by main()
+    report = reevaluation.report(discovery, checks, seed, command, seconds)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    (out.parent / "command.txt").write_text(command + "\n")
+    print(report["summary"])
+    print(f"wrote {out}")
+    if any(not check.ok for check in checks):
+        raise _Failed
+
+
+class _Failed(Exception):
+    """Some run is outside tolerance or could not be evaluated: exit code 1."""
+
+
+def _cmd_manifest(args: argparse.Namespace) -> None:
+    from rnnbook.experiments.folders import check_manifest, write_manifest
+    from rnnbook.experiments.groups import AGGREGATE, seed_folder
+
+    done, skipped = 0, []
+    for name in args.folders:
+        folder = Path(name)
+        if (folder / "grid.json").is_file():  # a grid: each run inside has its manifest
+            runs = sorted(p for p in folder.iterdir() if (p / "config.json").is_file())
+        elif (folder / AGGREGATE).is_file():  # a group: the seeds' runs, then the group
+            seeds = json.loads((folder / AGGREGATE).read_text()).get("seeds", [])
+            runs = [folder / seed_folder(seed) for seed in seeds] + [folder]
+        elif (folder / "config.json").is_file():
+            runs = [folder]
+        else:
+            skipped.append(str(folder))
+            continue
+        done += 1
+        for run in runs:
+            if args.check:
+                check_manifest(run, "manifest")
+            else:
+                write_manifest(run)
+            print(f"{'ok' if args.check else 'wrote'} {run}/manifest.json")
+    if done == 0:
+        raise UsageError(f"no run folder, group or grid among {', '.join(skipped)}")
+    if skipped:
+        print(f"skipped (not a run folder, group or grid): {', '.join(skipped)}")
+
+
+def _run_bench(argv: Sequence[str]) -> int:
+    from rnnbook.cli import bench
+
+    parser = _Parser(prog="rnnbook bench", description="Time the recurrent modules.")
+    bench.add_arguments(parser)
+    parser.set_defaults(func=bench.run)
+    args = parser.parse_args(list(argv))
+    args.command_line = shlex.join(["rnnbook", "bench", *argv])
+    result = args.func(args)
+    return int(result) if isinstance(result, int) else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rnnbook`` console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] == "bench":
+            return _run_bench(argv[1:])
+        args = build_parser().parse_args(argv)
+        args.line = shlex.join(["rnnbook", *argv])  # recorded by `evaluate --out`, `reevaluate`
+        args.func(args)
+    except _Failed:
+        return 1
+    except UsageError as error:
+        print(f"rnnbook: error: {error}", file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"rnnbook: error: {message}", file=sys.stderr)
+        return 2
+    except (ImportError, MemoryError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"rnnbook: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rnnbook: interrupted", file=sys.stderr)
+        return 130
+    return 0

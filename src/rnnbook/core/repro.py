@@ -1,0 +1,102 @@
+"""Reproducibility: one call that makes a notebook, a test or a run deterministic.
+
+:func:`seed_everything` is the global switch a chapter (or the command line) flips once,
+first; :func:`seeded` is its scoped twin, used by :func:`rnnbook.training.fit.fit` so that
+training is deterministic without touching the caller's random state.
+
+Introduced in the crash-course chapter; every chapter and the CLI call it first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from rnnbook.core.checks import check_int
+
+__all__ = ["MAX_THREADS", "THREADS_ENV", "check_threads", "seed_everything", "seeded"]
+
+MAX_THREADS = 256
+"""The most intra-op threads accepted anywhere (far more than any machine the book runs on;
+absurd counts such as 100,000 crash the OpenMP runtime instead of failing cleanly)."""
+
+#: Overrides every thread count the package sets (``make float-paths`` runs the book with
+#: two threads this way, to prove that no test depends on the order of a reduction).
+THREADS_ENV = "RNNBOOK_NUM_THREADS"
+
+
+def check_threads(caller: str, num_threads: object) -> int:
+    """Return ``num_threads`` if it is an int in ``1..MAX_THREADS``; else ``ValueError``."""
+    value = check_int(caller, "num_threads", num_threads, 1)
+    if value > MAX_THREADS:
+        raise ValueError(
+            f"{caller}: expected num_threads <= {MAX_THREADS}, got {value} "
+            f"(this machine has {os.cpu_count()} CPU cores)"
+        )
+    return value
+
+
+def _thread_override() -> int | None:
+    text = os.environ.get(THREADS_ENV)
+    if text is None or text == "":
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= MAX_THREADS:
+        raise ValueError(
+            f"seed_everything: expected {THREADS_ENV} in 1..{MAX_THREADS}, got {text!r}"
+        )
+    return int(text)
+
+
+def seed_everything(seed: int = 0, num_threads: int | None = 2) -> None:
+    """Seed Python, NumPy and PyTorch, and fix the intra-op thread count.
+
+    Floating-point reductions split over a different number of threads add up in a
+    different order, so a fixed ``num_threads`` is part of being reproducible.
+
+    Args:
+        seed: the seed for every generator; a non-negative integer.
+        num_threads: PyTorch's intra-op thread count, or ``None`` to leave it alone. The
+            environment variable ``RNNBOOK_NUM_THREADS``, when set, replaces it.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed_everything: expected a non-negative int seed, got {seed!r}")
+    if num_threads is not None:
+        num_threads = _thread_override() or check_threads("seed_everything", num_threads)
+        torch.set_num_threads(num_threads)
+        os.environ["OMP_NUM_THREADS"] = str(num_threads)
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - seeds the legacy global stream that np.random.* uses
+    torch.manual_seed(seed)
+
+
+@contextlib.contextmanager
+def seeded(
+    seed: int, num_threads: int | None = None, device: torch.device | str = "cpu"
+) -> Iterator[None]:
+    """A block whose PyTorch random stream starts at ``seed``; afterwards, as before.
+
+    The CPU stream (and, for a CUDA ``device``, that device's stream) is forked, seeded
+    and restored on exit, and so is the thread count when ``num_threads`` is given: the
+    block is reproducible and leaves no trace in the caller's state.
+    """
+    check_int("seeded", "seed", seed, 0)
+    device = torch.device(device)
+    cuda = []
+    if device.type == "cuda":
+        cuda = [device.index if device.index is not None else torch.cuda.current_device()]
+    threads = torch.get_num_threads()
+    with torch.random.fork_rng(devices=cuda):
+        torch.default_generator.manual_seed(seed)
+        for index in cuda:
+            torch.cuda.default_generators[index].manual_seed(seed)
+        try:
+            if num_threads is not None:
+                torch.set_num_threads(_thread_override() or check_threads("seeded", num_threads))
+            yield
+        finally:
+            torch.set_num_threads(threads)

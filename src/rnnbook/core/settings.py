@@ -1,0 +1,183 @@
+"""Settings declared once: each config field carries its flag, help and parser.
+
+The run's dataclasses (:class:`~rnnbook.models.task_model.ModelConfig`,
+:class:`~rnnbook.training.fit.TrainConfig`,
+:class:`~rnnbook.experiments.run_config.RunConfig`) declare every setting with :func:`setting`::
+
+    hidden_size: int = setting(64, "hidden units per layer", kind="positive_int")
+
+From that one declaration the command line builds its flags, their help and defaults
+(:mod:`rnnbook.cli.arguments`), and :func:`command_words` the flags of the shortest
+command that reproduces a configuration (:func:`rnnbook.experiments.run_config.train_command`
+adds the task), the way :mod:`rnnbook.tasks` already derives the task options from their
+config fields. This module is the ground floor: it imports nothing of :mod:`rnnbook`.
+
+Introduced in the crash-course chapter (the command printed beside every run).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Iterator
+from dataclasses import MISSING, dataclass, field
+from typing import Any
+
+__all__ = ["KINDS", "Setting", "command_words", "setting", "settings"]
+
+KINDS = (
+    "int",
+    "positive_int",
+    "non_negative_int",
+    "threads",
+    "float",
+    "finite_float",
+    "positive_float",
+    "non_negative_float",
+    "fraction",
+    "str",
+    "choice",
+    "switch",
+)
+"""How a setting's command-line text is parsed and checked (see :mod:`rnnbook.cli.arguments`)."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting of a config dataclass, as the command line sees it.
+
+    Attributes:
+        name: the field name; ``path`` its dotted place in a run config (``"model.cell"``).
+        flag: the command-line flag (``"--hidden-size"``).
+        kind: one of :data:`KINDS`.
+        default: the field's default; ``cli_default`` the value when the flag is absent.
+        help: one line for ``--help``.
+        choices: allowed values of a ``"choice"``.
+        negate: a switch whose flag sets the field to ``False`` (``--no-restore-best``).
+        none_flag: a second switch that sets the field to ``None`` (``--no-clip``).
+        group: the ``--help`` section.
+        in_command: whether :func:`command_words` writes it.
+    """
+
+    name: str
+    path: str
+    flag: str
+    kind: str
+    default: Any
+    cli_default: Any
+    help: str
+    choices: tuple[str, ...] | None = None
+    negate: bool = False
+    none_flag: str | None = None
+    group: str = ""
+    in_command: bool = True
+
+
+def setting(
+    default: Any = MISSING,
+    help: str = "",
+    *,
+    kind: str | None = None,
+    flag: str | None = None,
+    choices: tuple[str, ...] | None = None,
+    group: str = "",
+    negate: bool = False,
+    none_flag: str | None = None,
+    cli_default: Any = MISSING,
+    in_command: bool = True,
+    default_factory: Any = MISSING,
+) -> Any:
+    """A dataclass field that the command line exposes (arguments as :class:`Setting`)."""
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"setting: unknown kind {kind!r}; expected one of {KINDS}")
+    metadata = {
+        "help": help,
+        "kind": kind,
+        "flag": flag,
+        "choices": choices,
+        "group": group,
+        "negate": negate,
+        "none_flag": none_flag,
+        "cli_default": cli_default,
+        "in_command": in_command,
+    }
+    if default_factory is not MISSING:
+        return field(default_factory=default_factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def _kind_of(hint: Any) -> tuple[str, tuple[str, ...] | None]:
+    """The parser kind and choices implied by a type hint (``int | None`` → ``"int"``)."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    if typing.get_origin(hint) is typing.Literal:
+        return "choice", tuple(str(arg) for arg in typing.get_args(hint))
+    return {bool: "switch", int: "int", float: "float", str: "str"}.get(hint, "str"), None
+
+
+def settings(cls: type, group: str = "", prefix: str = "") -> list[Setting]:
+    """The command-line settings of a config dataclass, in declaration order.
+
+    Fields declared with :func:`setting` are included; a field whose type is itself a
+    config dataclass contributes its own settings (its name becomes the ``path`` prefix
+    and the ``--help`` group).
+    """
+    hints = typing.get_type_hints(cls)
+    result: list[Setting] = []
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        if dataclasses.is_dataclass(hint):
+            result += settings(hint, group=f.name, prefix=f"{prefix}{f.name}.")  # type: ignore[arg-type]
+            continue
+        meta = f.metadata
+        if "kind" not in meta:
+            continue
+        kind, choices = _kind_of(hint)
+        if meta["choices"] is not None:
+            kind, choices = "choice", tuple(meta["choices"])
+        default = f.default if f.default is not MISSING else None
+        cli_default = meta["cli_default"] if meta["cli_default"] is not MISSING else default
+        result.append(
+            Setting(
+                name=f.name,
+                path=prefix + f.name,
+                flag=meta["flag"] or "--" + f.name.replace("_", "-"),
+                kind=meta["kind"] or kind,
+                default=default,
+                cli_default=cli_default,
+                help=meta["help"],
+                choices=choices,
+                negate=meta["negate"],
+                none_flag=meta["none_flag"],
+                group=group or meta["group"],
+                in_command=meta["in_command"],
+            )
+        )
+    return result
+
+
+def _values(config: Any, entries: list[Setting]) -> Iterator[tuple[Setting, Any]]:
+    for entry in entries:
+        value = config
+        for part in entry.path.split("."):
+            value = getattr(value, part)
+        yield entry, value
+
+
+def command_words(config: Any) -> list[str]:
+    """The flags that set ``config``'s non-default settings (what the CLI would need)."""
+    words: list[str] = []
+    for entry, value in _values(config, settings(type(config))):
+        if not entry.in_command or value == entry.cli_default:
+            continue
+        if value is None:
+            if entry.none_flag:
+                words.append(entry.none_flag)
+            continue
+        if entry.kind == "switch":
+            if bool(value) != entry.negate:  # the flag is given exactly when it changes things
+                words.append(entry.flag)
+            continue
+        words += [entry.flag, str(value)]
+    return words

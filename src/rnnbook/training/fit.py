@@ -1,0 +1,426 @@
+"""Training, for any model and any task of :mod:`rnnbook.tasks`.
+
+``fit`` is model-agnostic: it needs a module mapping a batch of inputs to outputs, and a
+task (anything with ``loss(outputs, targets)`` and ``score(outputs, targets)``). It is
+quiet by default; ``progress=True`` shows ``tqdm.auto`` bars, and callbacks receive the
+history after every epoch (for live plots and widgets). :func:`evaluate` and
+:func:`predict` (from :mod:`rnnbook.training.evaluation`) and :func:`resolve_device` (from
+:mod:`rnnbook.core.devices`) are importable from here too, as the chapters do.
+
+Introduced in the crash-course chapter.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from rnnbook.core.checks import check_finite, check_int
+from rnnbook.core.devices import check_device_name as check_device_name  # re-exported
+from rnnbook.core.devices import resolve_device as resolve_device  # re-exported
+from rnnbook.core.repro import check_threads, seeded
+from rnnbook.core.settings import setting
+from rnnbook.tasks import StreamedData
+from rnnbook.tasks.base import CHUNK_SIZE
+from rnnbook.training.checkpoint import TrainingState, load_checkpoint, save_checkpoint
+from rnnbook.training.evaluation import Data, batches
+from rnnbook.training.evaluation import TaskLike as TaskLike  # re-exported
+from rnnbook.training.evaluation import (
+    evaluate as evaluate,  # re-exported: the chapters import it here
+)
+from rnnbook.training.evaluation import (
+    predict as predict,  # re-exported: the chapters import it here
+)
+
+__all__ = ["MAX_LR", "Callback", "History", "TrainConfig", "fit"]
+
+MAX_LR = 1e6
+"""The largest learning rate accepted (nothing trains above it, and Adam's step overflows)."""
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters of :func:`fit`.
+
+    Each field declares its command-line flag and help (:func:`rnnbook.core.settings.setting`),
+    so ``rnnbook train`` and the reproducing command are generated from this class.
+
+    Attributes:
+        epochs: passes over the training data.
+        batch_size: samples per step.
+        lr: learning rate (the peak rate for ``"onecycle"``).
+        optimizer: ``"adam"`` or ``"adamw"``; ``weight_decay`` applies to both.
+        clip: clip the global gradient norm to this (``None``: no clipping).
+        clip_value: clip each gradient element to ``[-clip_value, clip_value]`` (the copy
+            task's source assignment).
+        schedule: ``None``, ``"cosine"`` (per step, to 0), ``"onecycle"`` (per step) or
+            ``"plateau"`` (halve the rate when the validation loss stalls 2 epochs).
+        patience: stop when the validation loss has not improved for this many epochs.
+        restore_best: with validation data, end with the weights of the best epoch.
+        seed: seeds dropout and the shuffling (inside :func:`fit` only; the global random
+            state is left as it was). :func:`rnnbook.experiments.runs.train_run` also initialises
+            the
+            weights from it.
+        device: ``"cpu"`` (the default: the book's small models train fastest there),
+            ``"cuda"``, ``"mps"``, or ``"auto"`` (cuda → mps → cpu). Resolved when training
+            starts, so a config naming a GPU still loads on a machine without one.
+        num_threads: PyTorch threads while training (``None``: leave as is), at most
+            :data:`rnnbook.core.repro.MAX_THREADS`.
+        max_seconds, max_steps: stop after this much time / this many optimiser steps.
+        eval_batch_size: batch size for validation.
+        progress: show ``tqdm.auto`` progress bars (the command line shows them unless
+            ``--quiet``; the library is quiet by default).
+    """
+
+    epochs: int = setting(10, "passes over the training data", kind="positive_int")
+    batch_size: int = setting(32, "samples per optimiser step", kind="positive_int")
+    lr: float = setting(1e-3, "learning rate (the peak rate for onecycle)", kind="positive_float")
+    optimizer: Literal["adam", "adamw"] = setting("adam", "optimiser")
+    weight_decay: float = setting(0.0, "weight decay", kind="non_negative_float")
+    clip: float | None = setting(
+        1.0, "max gradient norm", kind="positive_float", none_flag="--no-clip"
+    )
+    clip_value: float | None = setting(
+        None,
+        "clip each gradient element to [-X, X] (the copy task's source assignment: 1)",
+        kind="positive_float",
+    )
+    schedule: Literal["cosine", "onecycle", "plateau"] | None = setting(
+        None, "learning-rate schedule"
+    )
+    patience: int | None = setting(None, "early stopping patience (epochs)", kind="positive_int")
+    restore_best: bool = setting(
+        True,
+        "keep the last epoch's weights, not the best validation epoch's",
+        flag="--no-restore-best",
+        negate=True,
+    )
+    seed: int = setting(0, "seed of the weights, dropout and shuffling", kind="non_negative_int")
+    device: str = setting("cpu", "cpu (default), cuda, mps, or auto (cuda → mps → cpu)")
+    num_threads: int | None = setting(
+        None, "PyTorch CPU threads while training", kind="threads", flag="--threads"
+    )
+    max_seconds: float | None = setting(None, "time budget in seconds", kind="positive_float")
+    max_steps: int | None = setting(None, "optimiser step budget", kind="positive_int")
+    eval_batch_size: int = setting(1024, "validation batch size", kind="positive_int")
+    progress: bool = setting(
+        False, "no progress bars", flag="--quiet", negate=True, cli_default=True, in_command=False
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "eval_batch_size"):
+            check_int("TrainConfig", name, getattr(self, name), 1)
+        for name in ("patience", "max_steps"):
+            if getattr(self, name) is not None:
+                check_int("TrainConfig", name, getattr(self, name), 1)
+        if self.num_threads is not None:
+            check_threads("TrainConfig", self.num_threads)
+        for name in ("lr", "clip", "clip_value", "max_seconds"):
+            value = getattr(self, name)
+            if value is not None and not check_finite("TrainConfig", name, value) > 0:
+                raise ValueError(f"TrainConfig: expected {name} > 0, got {value!r}")
+        if self.lr > MAX_LR:  # Adam's step overflows float32 long before 1e38
+            raise ValueError(f"TrainConfig: expected lr <= {MAX_LR:g}, got {self.lr!r}")
+        if check_finite("TrainConfig", "weight_decay", self.weight_decay) < 0:
+            raise ValueError(f"TrainConfig: expected weight_decay >= 0, got {self.weight_decay!r}")
+        if self.optimizer not in ("adam", "adamw"):
+            raise ValueError(
+                f"TrainConfig: expected optimizer 'adam' or 'adamw', got {self.optimizer!r}"
+            )
+        if self.schedule not in (None, "cosine", "onecycle", "plateau"):
+            raise ValueError(
+                f"TrainConfig: expected schedule None, 'cosine', 'onecycle' or 'plateau', "
+                f"got {self.schedule!r}"
+            )
+        check_int("TrainConfig", "seed", self.seed, 0)
+        check_device_name(self.device)  # a typo fails now; availability is checked by fit
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict."""
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class History:
+    """What happened during :func:`fit`, one entry per epoch.
+
+    Attributes:
+        epoch: 1, 2, ...; ``train_loss``: mean training loss of the epoch;
+        val_loss: validation loss (``nan`` without validation data);
+        metrics: validation metric name → values, e.g. ``{"mse": [...]}``;
+        lr: learning rate at the end of the epoch; seconds: wall time since the start;
+        steps: optimiser steps so far; best_epoch: epoch of the lowest validation loss;
+        curriculum: with a task curriculum (``task.advance``), the settings in force after
+            each epoch's validation, i.e. for the next epoch (``[]`` without one);
+        stop_reason: ``"completed"``, ``"early_stopping"``, ``"max_seconds"``,
+            ``"max_steps"``, ``"callback"`` or ``"diverged"``.
+    """
+
+    epoch: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    metrics: dict[str, list[float]] = field(default_factory=dict)
+    lr: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    steps: list[int] = field(default_factory=list)
+    curriculum: list[dict[str, int]] = field(default_factory=list)
+    best_epoch: int | None = None
+    stop_reason: str = "completed"
+
+    def __len__(self) -> int:
+        return len(self.epoch)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict; a missing value (``nan``) becomes ``None`` (JSON ``null``)."""
+        data = dataclasses.asdict(self)
+        data["val_loss"] = [None if math.isnan(v) else v for v in self.val_loss]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> History:
+        """Inverse of :meth:`to_dict`."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        missing = sorted({"epoch", "train_loss", "val_loss"} - set(data))
+        if missing:
+            raise ValueError(f"History: missing field(s) {missing}")
+        history = cls(**{k: v for k, v in data.items() if k in names})
+        history.val_loss = [math.nan if v is None else float(v) for v in history.val_loss]
+        return history
+
+
+Callback = Callable[[History], bool | None]
+"""Called after each epoch with the history so far; return ``True`` to stop training."""
+
+
+def _num_batches(data: Data | tuple[Tensor, Tensor], batch_size: int) -> int:
+    if isinstance(data, StreamedData):  # batches never span two chunks
+        full, rest = divmod(len(data), CHUNK_SIZE)
+        return full * math.ceil(CHUNK_SIZE / batch_size) + math.ceil(rest / batch_size)
+    return math.ceil(len(data[0] if isinstance(data, tuple) else data) / batch_size)
+
+
+def _make_scheduler(
+    optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int
+) -> tuple[Any, int]:
+    total = max(1, config.epochs * steps_per_epoch)
+    if config.max_steps is not None:
+        total = min(total, config.max_steps)
+    scheduler: Any = None
+    if config.schedule == "cosine":
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+    elif config.schedule == "onecycle":
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=config.lr, total_steps=total
+        )
+    elif config.schedule == "plateau":
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2)
+    return scheduler, total
+
+
+def fit(
+    model: nn.Module,
+    task: TaskLike,
+    train_data: Data | tuple[Tensor, Tensor] | Callable[[int], Data],
+    val_data: Data | tuple[Tensor, Tensor] | Callable[[int], Data] | None = None,
+    config: TrainConfig | None = None,
+    callbacks: Iterable[Callback] = (),
+    *,
+    checkpoint: str | Path | None = None,
+    **overrides: Any,
+) -> History:
+    """Train ``model`` on ``task`` and return the per-epoch history.
+
+    One step:
+
+    .. math::  \\theta \\leftarrow \\mathrm{Adam}\\big(\\theta,\\ \\mathrm{clip}(\\nabla_\\theta
+               \\mathcal{L}(f_\\theta(x), y))\\big)
+
+    ``fit`` has no global side effects: dropout draws from a random stream seeded with
+    ``config.seed`` inside :func:`rnnbook.core.repro.seeded` (the caller's random state is
+    restored afterwards), shuffling from its own ``torch.Generator``, and the thread count
+    is restored on return.
+
+    Args:
+        model: any module mapping a batch of inputs to outputs; moved to the device.
+        task: supplies ``loss(outputs, targets)`` and ``score(outputs, targets)``.
+        train_data, val_data: data sets from the task (or ``(inputs, targets)`` pairs);
+            ``train_data`` may also be a function ``epoch -> data set`` (1-based), for fresh
+            data every epoch.
+        config: a :class:`TrainConfig`; keyword ``overrides`` replace its fields, e.g.
+            ``fit(model, task, data, epochs=3, lr=1e-2)``.
+        callbacks: called after each epoch with the :class:`History`; ``True`` stops.
+        checkpoint: a file: after every epoch the whole training state (weights, optimiser,
+            schedule, random streams, history) is saved there, and if it exists when ``fit``
+            starts, training resumes from it, ending exactly as an uninterrupted run would.
+
+    Returns:
+        The :class:`History`. With validation data and ``restore_best``, the model ends with
+        the weights of its best validation epoch.
+    """
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    if set(overrides) - known:
+        raise ValueError(
+            f"fit: unknown option(s) {sorted(set(overrides) - known)}; expected TrainConfig fields"
+        )
+    config = dataclasses.replace(config or TrainConfig(), **overrides)
+    device = resolve_device(config.device)
+    with seeded(config.seed, config.num_threads, device):
+        return _fit(model, task, train_data, val_data, config, list(callbacks), device, checkpoint)
+
+
+def _fit(
+    model: nn.Module,
+    task: TaskLike,
+    train_data: Data | tuple[Tensor, Tensor] | Callable[[int], Data],
+    val_data: Data | tuple[Tensor, Tensor] | Callable[[int], Data] | None,
+    config: TrainConfig,
+    callbacks: list[Callback],
+    device: torch.device,
+    checkpoint: str | Path | None,
+) -> History:
+    generator = torch.Generator().manual_seed(config.seed)
+    model.to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer_class = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
+    optimizer = optimizer_class(params, lr=config.lr, weight_decay=config.weight_decay)
+    data = _epoch_data(train_data, 1)
+    steps_per_epoch = _num_batches(data, config.batch_size)
+    if steps_per_epoch == 0:
+        raise ValueError("fit: the training data set is empty")
+    scheduler, total_steps = _make_scheduler(optimizer, config, steps_per_epoch)
+    per_step = config.schedule in ("cosine", "onecycle")
+
+    state = TrainingState(history=History())
+    if checkpoint is not None and Path(checkpoint).is_file():
+        state = load_checkpoint(checkpoint, config, model, optimizer, scheduler, generator, device)
+        state.history = History.from_dict(state.history)
+    history: History = state.history
+    if history.curriculum:  # a resumed curriculum starts where the last epoch left it
+        task.load_curriculum_state(history.curriculum[-1])  # type: ignore[attr-defined]
+    start, step = time.perf_counter() - state.elapsed, state.step
+    first = len(history) + 1
+    epochs = tqdm(
+        range(first, config.epochs + 1),
+        desc="epochs",
+        disable=not config.progress,
+        leave=True,
+        initial=first - 1,
+        total=config.epochs,
+    )
+    for epoch in epochs if history.stop_reason == "completed" else ():
+        model.train()
+        if epoch > 1 and callable(train_data):
+            data = _epoch_data(train_data, epoch)
+        loss_sum, count = 0.0, 0
+        epoch_steps = tqdm(
+            batches(data, config.batch_size, True, generator),
+            total=steps_per_epoch,
+            desc=f"epoch {epoch}",
+            disable=not config.progress,
+            leave=False,
+        )
+        for inputs, targets in epoch_steps:
+            inputs, targets = inputs.to(device), targets.to(device)
+            loss = task.loss(model(inputs), targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()  # type: ignore[no-untyped-call]
+            if config.clip_value is not None:
+                torch.nn.utils.clip_grad_value_(params, config.clip_value)
+            if config.clip is not None:
+                torch.nn.utils.clip_grad_norm_(params, config.clip)
+            optimizer.step()
+            if per_step and step < total_steps:
+                scheduler.step()
+            step += 1
+            loss_sum += float(loss.detach()) * len(inputs)
+            count += len(inputs)
+            if config.progress:
+                epoch_steps.set_postfix(loss=f"{loss_sum / count:.4g}", refresh=False)
+            if _out_of_budget(config, start, step):
+                break
+        history.epoch.append(epoch)
+        history.train_loss.append(loss_sum / max(count, 1))
+        monitored = history.train_loss[-1]
+        if val_data is not None:
+            scores = evaluate(
+                model, task, _epoch_data(val_data, epoch), config.eval_batch_size, device
+            )
+            monitored = scores.pop("loss")
+            history.val_loss.append(monitored)
+            for name, value in scores.items():
+                history.metrics.setdefault(name, []).append(value)
+            _advance_curriculum(task, scores, history)
+        else:
+            history.val_loss.append(math.nan)
+        if config.schedule == "plateau":
+            scheduler.step(monitored)
+        history.lr.append(float(optimizer.param_groups[0]["lr"]))
+        history.seconds.append(time.perf_counter() - start)
+        history.steps.append(step)
+        if config.progress:
+            epochs.set_postfix(
+                train=f"{history.train_loss[-1]:.4g}", val=f"{history.val_loss[-1]:.4g}"
+            )
+
+        if monitored < state.best_loss:
+            state.best_loss, history.best_epoch, state.stale = monitored, epoch, 0
+            if val_data is not None and config.restore_best:
+                state.best_state = copy.deepcopy(model.state_dict())
+        else:
+            state.stale += 1
+        stop = [bool(callback(history)) for callback in callbacks]  # every one sees the epoch
+        if not math.isfinite(monitored):
+            history.stop_reason = "diverged"
+        elif any(stop):
+            history.stop_reason = "callback"
+        elif config.patience is not None and state.stale >= config.patience:
+            history.stop_reason = "early_stopping"
+        elif config.max_steps is not None and step >= config.max_steps:
+            history.stop_reason = "max_steps"
+        elif config.max_seconds is not None and time.perf_counter() - start >= config.max_seconds:
+            history.stop_reason = "max_seconds"
+        if checkpoint is not None:
+            state.step, state.elapsed = step, time.perf_counter() - start
+            save_checkpoint(checkpoint, state, config, model, optimizer, scheduler, generator)
+        if history.stop_reason != "completed":
+            break
+    if state.best_state is not None and history.epoch and history.best_epoch != history.epoch[-1]:
+        model.load_state_dict(state.best_state)
+    return history
+
+
+def _epoch_data(
+    train_data: Data | tuple[Tensor, Tensor] | Callable[[int], Data], epoch: int
+) -> Data | tuple[Tensor, Tensor]:
+    return train_data(epoch) if callable(train_data) else train_data
+
+
+def _advance_curriculum(task: TaskLike, scores: dict[str, float], history: History) -> None:
+    """Let a task with a curriculum move on after validation, and record where it stands.
+
+    The data of the next epoch follow the task's new settings only if the caller passed
+    functions ``epoch -> data`` (as :func:`rnnbook.experiments.runs.train_run` does for a
+    curriculum).
+    """
+    advance = getattr(task, "advance", None)
+    state = getattr(task, "curriculum_state", None)
+    if advance is None or state is None or not state():
+        return
+    advance(scores)
+    history.curriculum.append(dict(state()))
+
+
+def _out_of_budget(config: TrainConfig, start: float, step: int) -> bool:
+    if config.max_steps is not None and step >= config.max_steps:
+        return True
+    return config.max_seconds is not None and time.perf_counter() - start >= config.max_seconds
