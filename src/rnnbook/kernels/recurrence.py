@@ -41,8 +41,7 @@ The environment variable ``RNNBOOK_SRU_BACKEND`` (``auto``, ``cpp``, ``triton``,
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -241,17 +240,7 @@ class _SRULayer(torch.autograd.Function):
 
 # ----------------------------------------------------------------------------- the interface
 
-_Function = TypeVar("_Function", bound=Callable[..., Any])
 
-
-def _not_traced(function: _Function) -> _Function:
-    """Keep ``torch.compile`` out: the fused kernels are C++ and Triton calls dynamo cannot
-    trace, so a compiled model runs them as they are, between the graphs compiled around."""
-    return cast(_Function, torch.compiler.disable(function))  # type: ignore[no-untyped-call]
-
-
-
-@_not_traced
 def sru_recurrence(
     u: Tensor,
     skip: Tensor | None,
@@ -292,7 +281,6 @@ def sru_recurrence(
     return h, c_n
 
 
-@_not_traced
 def sru_layer(
     x: Tensor,
     weight: Tensor,
