@@ -456,15 +456,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"rnnbook: error: {error}", file=sys.stderr)
         return 2
-    except (ValueError, OSError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        print(f"rnnbook: error: {message}", file=sys.stderr)
-        return 2
-    except (ImportError, MemoryError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        print(f"rnnbook: error: {message}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("rnnbook: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # one line, never a traceback (RNNBOOK_TRACEBACK=1 shows it)
+        if os.environ.get("RNNBOOK_TRACEBACK"):
+            raise
+        print(f"rnnbook: error: {_one_line(error)}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _one_line(error: BaseException) -> str:
+    """The first line of ``error``'s message; its type's name where the message alone would
+    not say what went wrong (any type but ``ValueError`` and ``OSError``)."""
+    lines = str(error).strip().splitlines()
+    message = lines[0] if lines else ""
+    if isinstance(error, (ValueError, OSError, UsageError)) and message:
+        return message
+    kind = type(error).__name__
+    return f"{kind}: {message}" if message else kind
