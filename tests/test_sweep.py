@@ -187,6 +187,39 @@ def test_resume_refuses_other_settings(tmp_path: Path) -> None:
     assert len(resumed.history) == 3
 
 
+def test_a_run_cut_on_the_cpu_resumes_with_device_auto(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Where a run computes is per sitting: ``--resume --device auto`` continues a CPU run.
+
+    Both checks are passed: the unfinished run's config.json and the checkpoint's settings
+    (which, before one comparison decided both, still compared ``device``).
+    """
+    from rnnbook.cli.arguments import run_config_from_args
+    from rnnbook.cli.commands import build_parser
+
+    out = tmp_path / "run"
+    argv = ["train", "echo", "--seq-len", "6", "--delay", "1", "--cell", "gru"]
+    argv += ["--hidden-size", "6", "--epochs", "3", "--lr", "0.01", "--threads", "1"]
+    argv += ["--train-samples", "96", "--val-samples", "32", "--test-samples", "32", "--quiet"]
+    argv += ["--out", str(out)]
+    on_cpu = run_config_from_args(build_parser().parse_args([*argv, "--device", "cpu"]))
+    with pytest.raises(PowerCut):
+        train_run(on_cpu, out=out, callbacks=[cut_after(2)])
+    assert (partial_path(out) / CHECKPOINT).is_file()
+    assert main([*argv, "--device", "auto", "--resume"]) == 0, capsys.readouterr().err
+    resumed = load_run(out)
+    assert len(resumed.history) == 3
+    assert resumed.history.epoch == [1, 2, 3]
+    assert not partial_path(out).exists()
+    other = run_config_from_args(build_parser().parse_args([*argv, "--lr", "0.5"]))
+    with pytest.raises(PowerCut):
+        train_run(other, out=tmp_path / "other", callbacks=[cut_after(2)])
+    again = [*argv[:-1], str(tmp_path / "other"), "--resume"]
+    assert main(again) == 2  # the recipe itself changed: refused, in one line
+    assert "other settings (train.lr: 0.5 → 0.01)" in capsys.readouterr().err
+
+
 def test_fit_resumes_from_its_checkpoint_file(tmp_path: Path) -> None:
     task = make_task("echo", seq_len=6, delay=1)
     data, val = task.generate(64, seed=0), task.generate(32, seed=0, split="val")

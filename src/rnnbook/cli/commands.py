@@ -202,10 +202,9 @@ def _check_writable(text: str, overwrite: bool = False) -> None:
 
 def _cmd_train(args: argparse.Namespace) -> None:
     from rnnbook.experiments.runs import train_run
-    from rnnbook.training.footprint import check_run_fits
 
+    # train_run and train_group check the task options and the memory before any work
     config = run_config_from_args(args)
-    check_run_fits(config)  # validates the task options and sizes before any work
     _check_writable(args.out, args.overwrite)
     out = Path(args.out)
     if args.seeds is not None:

@@ -38,6 +38,7 @@ from rnnbook.experiments.folders import (
 from rnnbook.experiments.run_config import RunConfig, comparable_settings, train_command
 from rnnbook.experiments.runs import Run, load_run, train_run
 from rnnbook.training.fit import Callback
+from rnnbook.training.footprint import check_run_fits
 
 __all__ = [
     "AGGREGATE",
@@ -143,6 +144,7 @@ def train_group(
         raise ValueError(
             f"train_group: {path} already exists; pass overwrite=True (--overwrite) to replace it"
         )
+    check_run_fits(config)  # once: the seeds differ in nothing that changes the size
     partial = partial_path(path)
     if partial.exists() and not resume:
         if not overwrite:
@@ -169,6 +171,7 @@ def train_group(
             resume=resume,
             keep_diverged=keep_diverged,
             record_as=path / seed_folder(seed),
+            check_fits=False,
         )
     aggregate = {
         "format": 1,
