@@ -134,6 +134,28 @@ def test_a_changed_group_file_is_refused(group_dir: Path, tmp_path: Path) -> Non
         load_group(copy)
 
 
+def test_one_place_tells_a_run_a_group_and_a_grid_apart(group_dir: Path, tmp_path: Path) -> None:
+    from rnnbook.experiments.folders import folder_kind, runs_inside
+
+    seeds = [group_dir / f"seed={seed}" for seed in (0, 1, 2)]
+    assert folder_kind(group_dir) == "group"
+    assert runs_inside(group_dir) == seeds
+    assert [folder_kind(seed) for seed in seeds] == ["run"] * 3
+    assert runs_inside(seeds[1]) == [seeds[1]]
+    grid = tmp_path / "grid"
+    for name in ("b=2", "a=1"):
+        (grid / name).mkdir(parents=True)
+        (grid / name / "config.json").write_text("{}")
+    (grid / "frames").mkdir()
+    assert folder_kind(grid) is None  # runs alone do not make a grid: its index does
+    (grid / "grid.json").write_text("{}")
+    assert folder_kind(grid) == "grid"
+    assert runs_inside(grid) == [grid / "a=1", grid / "b=2"]
+    assert folder_kind(tmp_path / "missing") is None
+    with pytest.raises(ValueError, match=r"^runs_inside: expected a run, group or grid folder"):
+        runs_inside(tmp_path)
+
+
 class PowerCut(Exception):
     """Stands in for a crash or a Ctrl-C in the middle of training."""
 

@@ -30,10 +30,13 @@ from typing import Any
 
 from rnnbook.core.checks import check_int
 from rnnbook.experiments.folders import (
+    AGGREGATE,
     check_folder_name,
     check_manifest,
+    folder_kind,
     move_into_place,
     partial_path,
+    seed_folder,
 )
 from rnnbook.experiments.run_config import RunConfig, comparable_settings, train_command
 from rnnbook.experiments.runs import Run, load_run, train_run
@@ -49,8 +52,6 @@ __all__ = [
     "summarize",
     "train_group",
 ]
-
-AGGREGATE = "aggregate.json"
 
 
 @dataclass
@@ -72,11 +73,6 @@ class Group:
             raise ValueError(
                 f"Group: no {part} metric {metric!r}; expected one of {known}"
             ) from None
-
-
-def seed_folder(seed: int) -> str:
-    """The name of a seed's run folder inside a group: ``seed=N``."""
-    return f"seed={seed}"
 
 
 def summarize(values: Sequence[float]) -> dict[str, Any]:
@@ -187,7 +183,7 @@ def train_group(
 
 def is_group(directory: str | Path) -> bool:
     """Whether ``directory`` is a group folder (it holds ``aggregate.json``)."""
-    return (Path(directory) / AGGREGATE).is_file()
+    return folder_kind(directory) == "group"
 
 
 def load_group(directory: str | Path) -> Group:
