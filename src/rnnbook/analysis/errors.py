@@ -11,7 +11,8 @@ Introduced in the digit-sum chapter; the counting chapter uses it too.
 The SRU chapter adds :func:`time_to_reach`, which reads a training history against the
 wall clock (time-to-accuracy; :func:`first_epoch_reaching` reads it against the epochs),
 and :func:`echo_error_offsets`, which asks which past symbol a model repeated when it got
-the echo task wrong.
+the echo task wrong. The copy-task chapter adds :func:`recall_accuracy_by_position`, the
+accuracy of each recalled symbol.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import torch
 from torch import Tensor, nn
 
 from rnnbook.figures.tables import Table, format_table
-from rnnbook.tasks import DigitSumTask, SequenceData, Task
+from rnnbook.models.task_model import SequenceModel, eval_mode
+from rnnbook.tasks import CopyTask, DigitSumTask, SequenceData, Task
 from rnnbook.training.fit import History, evaluate, predict
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "first_epoch_reaching",
     "format_table",
     "mistakes",
+    "recall_accuracy_by_position",
     "sample_scores",
     "sweep",
     "time_to_reach",
@@ -327,3 +330,46 @@ def echo_error_offsets(
     return {
         d: float((wrong & (answered == back(d))).sum()) / errors if errors else 0.0 for d in offsets
     }
+
+
+@torch.no_grad()
+def recall_accuracy_by_position(
+    model: SequenceModel,
+    task: CopyTask,
+    inputs: Tensor,
+    targets: Tensor,
+    chunk_len: int | None = None,
+) -> Tensor:
+    r"""Copy task: the fraction of sequences whose :math:`k`-th recalled symbol is right.
+
+    .. math::  a_k = \frac{1}{N} \sum_{n} \mathbb{1}\big[\arg\max \hat y_{n, L+P+k}
+               = x_{n, k}\big], \qquad k = 1 \dots K
+
+    Args:
+        model: a copy-task model (outputs one score per symbol and step).
+        task: the :class:`rnnbook.tasks.copy.CopyTask` that made ``inputs``.
+        inputs, targets: (N, T) token ids.
+        chunk_len: feed the sequences in pieces of this many steps, carrying the state
+            from piece to piece (the source assignment's test on longer sequences); ``None``: whole.
+
+    Returns:
+        ``(K,)`` tensor, ``K = output_len``; its mean is the task's ``symbol_accuracy``.
+    """
+    if not isinstance(task, CopyTask):
+        raise ValueError(
+            f"recall_accuracy_by_position: expected a CopyTask, got {type(task).__name__}"
+        )
+    if inputs.dim() != 2 or inputs.shape[1] != task.total_len:
+        raise ValueError(
+            f"recall_accuracy_by_position: expected inputs (N, {task.total_len}), "
+            f"got {tuple(inputs.shape)}"
+        )
+    state: Any = None
+    pieces = []
+    with eval_mode(model):
+        for piece in torch.split(inputs, chunk_len or inputs.shape[1], dim=1):
+            outputs, state = model.run(piece, state)  # (N, piece, V); the state carries on
+            pieces.append(outputs)
+    k = task.config.output_len
+    recalled = torch.cat(pieces, dim=1)[:, -k:].argmax(-1)  # (N, K)
+    return (recalled == targets[:, -k:]).float().mean(0)

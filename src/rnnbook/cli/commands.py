@@ -202,10 +202,9 @@ def _check_writable(text: str, overwrite: bool = False) -> None:
 
 def _cmd_train(args: argparse.Namespace) -> None:
     from rnnbook.experiments.runs import train_run
-    from rnnbook.training.footprint import check_run_fits
 
+    # train_run and train_group check the task options and the memory before any work
     config = run_config_from_args(args)
-    check_run_fits(config)  # validates the task options and sizes before any work
     _check_writable(args.out, args.overwrite)
     out = Path(args.out)
     if args.seeds is not None:
@@ -401,22 +400,17 @@ class _Failed(Exception):
 
 
 def _cmd_manifest(args: argparse.Namespace) -> None:
-    from rnnbook.experiments.folders import check_manifest, write_manifest
-    from rnnbook.experiments.groups import AGGREGATE, seed_folder
+    from rnnbook.experiments.folders import check_manifest, folder_kind, runs_inside, write_manifest
 
     done, skipped = 0, []
     for name in args.folders:
         folder = Path(name)
-        if (folder / "grid.json").is_file():  # a grid: each run inside has its manifest
-            runs = sorted(p for p in folder.iterdir() if (p / "config.json").is_file())
-        elif (folder / AGGREGATE).is_file():  # a group: the seeds' runs, then the group
-            seeds = json.loads((folder / AGGREGATE).read_text()).get("seeds", [])
-            runs = [folder / seed_folder(seed) for seed in seeds] + [folder]
-        elif (folder / "config.json").is_file():
-            runs = [folder]
-        else:
+        kind = folder_kind(folder)
+        if kind is None:
             skipped.append(str(folder))
             continue
+        # a grid: each run inside has its manifest; a group: the seeds' runs, then the group
+        runs = runs_inside(folder) + ([folder] if kind == "group" else [])
         done += 1
         for run in runs:
             if args.check:

@@ -17,6 +17,7 @@ Introduced in the crash-course chapter (the command printed beside every run).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import types
 import typing
@@ -24,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import MISSING, dataclass, field
 from typing import Any
 
-__all__ = ["KINDS", "Setting", "command_words", "setting", "settings"]
+__all__ = ["KINDS", "Setting", "command_words", "differences", "recipe", "setting", "settings"]
 
 KINDS = (
     "int",
@@ -86,9 +87,15 @@ def setting(
     none_flag: str | None = None,
     cli_default: Any = MISSING,
     in_command: bool = True,
+    per_sitting: bool = False,
     default_factory: Any = MISSING,
 ) -> Any:
-    """A dataclass field that the command line exposes (arguments as :class:`Setting`)."""
+    """A dataclass field that the command line exposes (arguments as :class:`Setting`).
+
+    ``per_sitting=True`` marks a setting that may change between the sittings of one run
+    (where it computes, whether bars are shown): :func:`recipe` leaves it out, so a run
+    resumed with another value is still the same run.
+    """
     if kind is not None and kind not in KINDS:
         raise ValueError(f"setting: unknown kind {kind!r}; expected one of {KINDS}")
     metadata = {
@@ -101,6 +108,7 @@ def setting(
         "none_flag": none_flag,
         "cli_default": cli_default,
         "in_command": in_command,
+        "per_sitting": per_sitting,
     }
     if default_factory is not MISSING:
         return field(default_factory=default_factory, metadata=metadata)
@@ -181,3 +189,37 @@ def command_words(config: Any) -> list[str]:
             continue
         words += [entry.flag, str(value)]
     return words
+
+
+def recipe(config: Any) -> dict[str, Any]:
+    """``config`` as a plain dict without its per-sitting settings (see :func:`setting`).
+
+    The one comparison behind every resume: an unfinished run, a group's seeds and a
+    training checkpoint may be continued exactly when the recipes are equal
+    (:func:`differences` names what is not). Nested config dataclasses are recursed into.
+
+    Raises:
+        ValueError: ``config`` is not a dataclass instance.
+    """
+    if not dataclasses.is_dataclass(config) or isinstance(config, type):
+        raise ValueError(f"recipe: expected a config dataclass, got {type(config).__name__}")
+    data: dict[str, Any] = {}
+    for f in dataclasses.fields(config):
+        if f.metadata.get("per_sitting", False):
+            continue
+        value = getattr(config, f.name)
+        is_config = dataclasses.is_dataclass(value) and not isinstance(value, type)
+        data[f.name] = recipe(value) if is_config else copy.deepcopy(value)
+    return data
+
+
+def differences(before: dict[str, Any], now: dict[str, Any], prefix: str = "") -> list[str]:
+    """``"section.name: old → new"`` for every setting that differs between two config dicts."""
+    names = []
+    for key in sorted(set(before) | set(now)):
+        old, new = before.get(key), now.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            names += differences(old, new, f"{prefix}{key}.")
+        elif old != new:
+            names.append(f"{prefix}{key}: {old!r} → {new!r}")
+    return names

@@ -1,4 +1,11 @@
-"""Run folders on disk: written complete or not at all, with a manifest of their files.
+"""Run folders on disk: what a run, a group and a grid folder are; written complete or not at
+all, with a manifest of their files.
+
+Three kinds of folder hold results, and :func:`folder_kind` is the one place that tells them
+apart: a *run* holds ``config.json`` (:mod:`rnnbook.experiments.runs`), a *group* of seeds
+holds ``aggregate.json`` and one run per seed (:mod:`rnnbook.experiments.groups`), a *grid*
+holds ``grid.json`` and one run per value (:mod:`rnnbook.experiments.grid`);
+:func:`runs_inside` lists the runs each one holds.
 
 A run (or a group of runs) is written into a hidden sibling, ``.NAME.partial``
 (:func:`partial_path`), and renamed into place when it is complete
@@ -22,18 +29,34 @@ import hashlib
 import json
 import shutil
 from pathlib import Path
+from typing import Literal
 
 __all__ = [
+    "AGGREGATE",
+    "CONFIG",
+    "GRID_INDEX",
     "MANIFEST",
+    "FolderKind",
     "check_folder_name",
     "check_manifest",
     "file_hashes",
+    "folder_kind",
     "move_into_place",
     "partial_path",
+    "runs_inside",
+    "seed_folder",
     "write_manifest",
 ]
 
 MANIFEST = "manifest.json"
+CONFIG = "config.json"
+"""A run folder's settings (and the command that reproduces it)."""
+AGGREGATE = "aggregate.json"
+"""A group folder's index: its seeds, their commands and the summary of every metric."""
+GRID_INDEX = "grid.json"
+"""A grid folder's index: the setting varied, its values, the frames and final metrics."""
+
+FolderKind = Literal["run", "group", "grid"]
 FORMAT_VERSION = 1
 
 
@@ -144,3 +167,48 @@ def move_into_place(partial: Path, path: Path) -> None:
     partial.rename(path)
     if old.exists():
         shutil.rmtree(old)
+
+
+def seed_folder(seed: int) -> str:
+    """The name of a seed's run folder inside a group: ``seed=N``."""
+    return f"seed={seed}"
+
+
+def folder_kind(folder: str | Path) -> FolderKind | None:
+    """Whether ``folder`` is a ``"grid"``, a ``"group"`` or a ``"run"`` folder; ``None`` if none.
+
+    Its index file decides: :data:`GRID_INDEX`, :data:`AGGREGATE`, :data:`CONFIG` (in that
+    order, a grid's or group's runs each holding their own ``config.json``).
+    """
+    path = Path(folder)
+    if (path / GRID_INDEX).is_file():
+        return "grid"
+    if (path / AGGREGATE).is_file():
+        return "group"
+    if (path / CONFIG).is_file():
+        return "run"
+    return None
+
+
+def runs_inside(folder: str | Path) -> list[Path]:
+    """The run folders that a run, group or grid folder holds (a run: itself).
+
+    A group's runs are its seeds in :data:`AGGREGATE`'s order; a grid's, its run folders
+    sorted by name.
+
+    Raises:
+        ValueError: ``folder`` is none of the three, or a group's index is unreadable.
+    """
+    path = Path(folder)
+    kind = folder_kind(path)
+    if kind == "run":
+        return [path]
+    if kind == "grid":
+        return sorted(p for p in path.iterdir() if (p / CONFIG).is_file())
+    if kind == "group":
+        try:
+            seeds = json.loads((path / AGGREGATE).read_text())["seeds"]
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"runs_inside: {path / AGGREGATE} is unreadable ({error})") from None
+        return [path / seed_folder(seed) for seed in seeds]
+    raise ValueError(f"runs_inside: expected a run, group or grid folder, got {path}")

@@ -38,6 +38,7 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.text import Annotation
 
+from rnnbook.experiments.folders import GRID_INDEX
 from rnnbook.experiments.runs import RunConfig, train_run
 from rnnbook.figures.plots import COLUMN_WIDTH, style_axes, style_context
 from rnnbook.models.task_model import build_model
@@ -219,7 +220,7 @@ def write_grid(
         )
     index_data = {"setting": setting, "metric": metric, "command": command, **(extra or {})}
     index_data["runs"] = entries
-    (path / "grid.json").write_text(json.dumps(index_data, indent=2) + "\n")
+    (path / GRID_INDEX).write_text(json.dumps(index_data, indent=2) + "\n")
     return load_grid(path)
 
 
@@ -375,7 +376,7 @@ def run_grid(
 def load_grid(directory: str | Path) -> Grid:
     """Read a grid folder written by :func:`write_grid` (``rnnbook grid``, ``bench grid``)."""
     path = Path(directory)
-    index_file = path / "grid.json"
+    index_file = path / GRID_INDEX
     if not index_file.is_file():
         raise ValueError(f"load_grid: {path} is not a grid folder (no grid.json)")
     try:

@@ -30,14 +30,18 @@ from typing import Any
 
 from rnnbook.core.checks import check_int
 from rnnbook.experiments.folders import (
+    AGGREGATE,
     check_folder_name,
     check_manifest,
+    folder_kind,
     move_into_place,
     partial_path,
+    seed_folder,
 )
 from rnnbook.experiments.run_config import RunConfig, comparable_settings, train_command
 from rnnbook.experiments.runs import Run, load_run, train_run
 from rnnbook.training.fit import Callback
+from rnnbook.training.footprint import check_run_fits
 
 __all__ = [
     "AGGREGATE",
@@ -48,8 +52,6 @@ __all__ = [
     "summarize",
     "train_group",
 ]
-
-AGGREGATE = "aggregate.json"
 
 
 @dataclass
@@ -71,11 +73,6 @@ class Group:
             raise ValueError(
                 f"Group: no {part} metric {metric!r}; expected one of {known}"
             ) from None
-
-
-def seed_folder(seed: int) -> str:
-    """The name of a seed's run folder inside a group: ``seed=N``."""
-    return f"seed={seed}"
 
 
 def summarize(values: Sequence[float]) -> dict[str, Any]:
@@ -143,6 +140,7 @@ def train_group(
         raise ValueError(
             f"train_group: {path} already exists; pass overwrite=True (--overwrite) to replace it"
         )
+    check_run_fits(config)  # once: the seeds differ in nothing that changes the size
     partial = partial_path(path)
     if partial.exists() and not resume:
         if not overwrite:
@@ -169,6 +167,7 @@ def train_group(
             resume=resume,
             keep_diverged=keep_diverged,
             record_as=path / seed_folder(seed),
+            check_fits=False,
         )
     aggregate = {
         "format": 1,
@@ -184,7 +183,7 @@ def train_group(
 
 def is_group(directory: str | Path) -> bool:
     """Whether ``directory`` is a group folder (it holds ``aggregate.json``)."""
-    return (Path(directory) / AGGREGATE).is_file()
+    return folder_kind(directory) == "group"
 
 
 def load_group(directory: str | Path) -> Group:

@@ -54,7 +54,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnbook.experiments.groups import AGGREGATE
+from rnnbook.experiments.folders import CONFIG, folder_kind
 from rnnbook.experiments.runs import load_run
 from rnnbook.training.evaluation import evaluate
 
@@ -151,13 +151,7 @@ class Discovery:
 
 def _walk(folder: Path, found: Discovery) -> None:
     """Add the run folders below ``folder`` to ``found``, and what was skipped, and why."""
-    kind = (
-        "group seed"
-        if (folder / AGGREGATE).is_file()
-        else "grid run"
-        if (folder / "grid.json").is_file()
-        else "run"
-    )
+    kind = {"group": "group seed", "grid": "grid run"}.get(folder_kind(folder) or "", "run")
     for child in sorted(p for p in folder.iterdir() if p.is_dir()):
         name = found.name(child)
         if child.name.startswith("."):
@@ -167,13 +161,13 @@ def _walk(folder: Path, found: Discovery) -> None:
             )
         elif folder == found.root and child.name == REPORT_FOLDER:
             found.skipped.append((name, "the re-evaluation report itself"))
-        elif (child / "config.json").is_file():
+        elif folder_kind(child) == "run":
             found.runs.append(Found(child, kind))
         else:
             before = len(found.runs)
             _walk(child, found)
             if len(found.runs) == before:
-                grid = (child / "grid.json").is_file()
+                grid = folder_kind(child) == "grid"
                 reason = "a grid without run folders" if grid else "no config.json: not a run"
                 found.skipped.append((name, reason))
 
@@ -206,7 +200,7 @@ def _stated_test_seed(folder: Path) -> int:
     """A run's own test seed, read without loading its model (as ``rnnbook evaluate``)."""
     try:
         metrics = json.loads((folder / "metrics.json").read_text())
-        config = json.loads((folder / "config.json").read_text())
+        config = json.loads((folder / CONFIG).read_text())
         seed = metrics.get("test_seed", config.get("test_seed"))
         return int(seed if seed is not None else config["train"]["seed"] + 1)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from rnnbook.core.checks import check_int
-from rnnbook.core.settings import command_words, setting
+from rnnbook.core.settings import command_words, recipe, setting
+from rnnbook.core.settings import differences as setting_differences  # re-exported
 from rnnbook.models.task_model import ModelConfig
 from rnnbook.tasks import Task, make_task
 from rnnbook.training.fit import TrainConfig
@@ -110,27 +111,12 @@ class RunConfig:
 def comparable_settings(config: RunConfig) -> dict[str, Any]:
     """The settings that must agree for a run to be continued, or a group completed.
 
-    All but ``progress`` and ``device``: where a run computes is resolved when it trains
-    (a CPU-only machine runs ``"auto"`` on the CPU), so a group's seeds, or the sittings
-    of one run, may come from different machines; bit-identical resumption needs the same
-    device, the recipe does not.
+    :func:`rnnbook.core.settings.recipe`: all but the per-sitting ones (``progress`` and
+    ``device``). Where a run computes is resolved when it trains (a CPU-only machine runs
+    ``"auto"`` on the CPU), so a group's seeds, or the sittings of one run, may come from
+    different machines; bit-identical resumption needs the same device, the recipe does not.
     """
-    data = config.to_dict()
-    data["train"].pop("progress")
-    data["train"].pop("device")
-    return data
-
-
-def setting_differences(before: dict[str, Any], now: dict[str, Any], prefix: str = "") -> list[str]:
-    """``"section.name: old → new"`` for every setting that differs between two config dicts."""
-    names = []
-    for key in sorted(set(before) | set(now)):
-        old, new = before.get(key), now.get(key)
-        if isinstance(old, dict) and isinstance(new, dict):
-            names += setting_differences(old, new, f"{prefix}{key}.")
-        elif old != new:
-            names.append(f"{prefix}{key}: {old!r} → {new!r}")
-    return names
+    return recipe(config)
 
 
 def train_command(config: RunConfig, out: str | Path, command: str = "train") -> str:

@@ -238,7 +238,7 @@ def load_run(directory: str | Path, device: str | torch.device = "cpu") -> Run:
 
 
 def _start_partial(
-    config: RunConfig, path: Path, partial: Path, overwrite: bool, resume: bool
+    config: RunConfig, command: str, partial: Path, path: Path, overwrite: bool, resume: bool
 ) -> bool:
     """Prepare the in-progress folder; return whether a checkpoint will be resumed."""
     if partial.exists() and resume:
@@ -271,7 +271,7 @@ def _start_partial(
     partial.mkdir(parents=True)
     _write_json(
         partial / "config.json",
-        {"format": FORMAT_VERSION, "command": train_command(config, path), **config.to_dict()},
+        {"format": FORMAT_VERSION, "command": command, **config.to_dict()},
     )
     return False
 
@@ -285,6 +285,7 @@ def train_run(
     resume: bool = False,
     keep_diverged: bool = True,
     record_as: str | Path | None = None,
+    check_fits: bool = True,
 ) -> Run:
     """Build the task and model, train, test on fresh data, and (with ``out``) save the folder.
 
@@ -305,13 +306,18 @@ def train_run(
             raises ``ValueError`` (the command line's choice).
         record_as: the folder the recorded command names, when the run will be moved
             later (a group's seed runs); default ``out``.
+        check_fits: check first that the run fits in memory
+            (:func:`rnnbook.training.footprint.check_run_fits`); ``False`` where the caller
+            has checked it already (:func:`rnnbook.experiments.groups.train_group`, once for
+            all its seeds).
 
     Raises:
         ValueError: a bad setting, a run too large for the memory, ``out`` exists, or
             (with ``keep_diverged=False``) training diverged.
     """
     task = config.make_task()
-    check_run_fits(config, task)
+    if check_fits:
+        check_run_fits(config, task)
     path = partial = None
     resuming = False
     if out is not None:
@@ -321,7 +327,8 @@ def train_run(
                 f"train_run: {path} already exists; pass overwrite=True (--overwrite) to replace it"
             )
         partial = partial_path(path)
-        resuming = _start_partial(config, path, partial, overwrite, resume)
+        command = train_command(config, record_as if record_as is not None else path)
+        resuming = _start_partial(config, command, partial, path, overwrite, resume)
     try:
         model, history, metrics = _train(config, task, callbacks, partial, resuming)
     except BaseException:
@@ -341,7 +348,6 @@ def train_run(
     model.cpu().eval()
     if path is None or partial is None:
         return Run(Path(), config, task, model, history, metrics, train_command(config, Path()))
-    command = train_command(config, record_as if record_as is not None else path)
     (partial / CHECKPOINT).unlink(missing_ok=True)
     _write_files(partial, config, model, history, metrics, command)
     move_into_place(partial, path)

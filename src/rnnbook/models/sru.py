@@ -254,7 +254,7 @@ class SRU(LayerStack):
         ``x`` is the layer's input ``x_t`` ``(N, I_layer)``, ``c`` its memory ``c_{t-1}``
         ``(N, H)``; no checks (:meth:`step` does them). ``h_t`` is computed from the very
         tensor ``c_t`` returned, so a gradient taken with respect to ``c_t`` includes its
-        effect on ``h_t`` (what :mod:`rnnbook.analysis.memory` measures).
+        effect on ``h_t`` (the memory that gradients through time measure).
         """
         weight: Tensor = getattr(self, f"weight_l{layer}")  # (K*H, I_layer)
         skip = x if weight.shape[0] == 3 * self.hidden_size else None

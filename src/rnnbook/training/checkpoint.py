@@ -20,10 +20,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from rnnbook.core.settings import differences, recipe
+
 __all__ = ["TrainingState", "load_checkpoint", "save_checkpoint"]
 
 FORMAT_VERSION = 1
-_NOT_COMPARED = ("progress",)  # settings that may change between sittings
 
 
 @dataclass
@@ -45,10 +46,6 @@ class TrainingState:
     elapsed: float = 0.0
 
 
-def _settings(config: Any) -> dict[str, Any]:
-    return {k: v for k, v in config.to_dict().items() if k not in _NOT_COMPARED}
-
-
 def save_checkpoint(
     path: str | Path,
     state: TrainingState,
@@ -62,7 +59,7 @@ def save_checkpoint(
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     payload = {
         "format": FORMAT_VERSION,
-        "config": _settings(config),
+        "config": recipe(config),
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
@@ -106,8 +103,7 @@ def load_checkpoint(
         raise ValueError(f"resume: {path} is not a readable checkpoint ({message})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
         raise ValueError(f"resume: {path} is not a checkpoint written by this version")
-    saved, wanted = payload["config"], _settings(config)
-    changed = sorted(k for k in set(saved) | set(wanted) if saved.get(k) != wanted.get(k))
+    changed = differences(payload["config"], recipe(config))
     if changed:
         raise ValueError(
             f"resume: the checkpoint {path} was written with other settings "

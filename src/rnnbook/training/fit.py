@@ -106,7 +106,9 @@ class TrainConfig:
         negate=True,
     )
     seed: int = setting(0, "seed of the weights, dropout and shuffling", kind="non_negative_int")
-    device: str = setting("cpu", "cpu (default), cuda, mps, or auto (cuda → mps → cpu)")
+    device: str = setting(
+        "cpu", "cpu (default), cuda, mps, or auto (cuda → mps → cpu)", per_sitting=True
+    )
     num_threads: int | None = setting(
         None, "PyTorch CPU threads while training", kind="threads", flag="--threads"
     )
@@ -114,7 +116,13 @@ class TrainConfig:
     max_steps: int | None = setting(None, "optimiser step budget", kind="positive_int")
     eval_batch_size: int = setting(1024, "validation batch size", kind="positive_int")
     progress: bool = setting(
-        False, "no progress bars", flag="--quiet", negate=True, cli_default=True, in_command=False
+        False,
+        "no progress bars",
+        flag="--quiet",
+        negate=True,
+        cli_default=True,
+        in_command=False,
+        per_sitting=True,
     )
 
     def __post_init__(self) -> None:

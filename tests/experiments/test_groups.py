@@ -134,6 +134,28 @@ def test_a_changed_group_file_is_refused(group_dir: Path, tmp_path: Path) -> Non
         load_group(copy)
 
 
+def test_one_place_tells_a_run_a_group_and_a_grid_apart(group_dir: Path, tmp_path: Path) -> None:
+    from rnnbook.experiments.folders import folder_kind, runs_inside
+
+    seeds = [group_dir / f"seed={seed}" for seed in (0, 1, 2)]
+    assert folder_kind(group_dir) == "group"
+    assert runs_inside(group_dir) == seeds
+    assert [folder_kind(seed) for seed in seeds] == ["run"] * 3
+    assert runs_inside(seeds[1]) == [seeds[1]]
+    grid = tmp_path / "grid"
+    for name in ("b=2", "a=1"):
+        (grid / name).mkdir(parents=True)
+        (grid / name / "config.json").write_text("{}")
+    (grid / "frames").mkdir()
+    assert folder_kind(grid) is None  # runs alone do not make a grid: its index does
+    (grid / "grid.json").write_text("{}")
+    assert folder_kind(grid) == "grid"
+    assert runs_inside(grid) == [grid / "a=1", grid / "b=2"]
+    assert folder_kind(tmp_path / "missing") is None
+    with pytest.raises(ValueError, match=r"^runs_inside: expected a run, group or grid folder"):
+        runs_inside(tmp_path)
+
+
 class PowerCut(Exception):
     """Stands in for a crash or a Ctrl-C in the middle of training."""
 
@@ -185,6 +207,39 @@ def test_resume_refuses_other_settings(tmp_path: Path) -> None:
         train_run(other, out=out, resume=True)
     resumed = train_run(config(epochs=3), out=out, resume=True)
     assert len(resumed.history) == 3
+
+
+def test_a_run_cut_on_the_cpu_resumes_with_device_auto(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Where a run computes is per sitting: ``--resume --device auto`` continues a CPU run.
+
+    Both checks are passed: the unfinished run's config.json and the checkpoint's settings
+    (which, before one comparison decided both, still compared ``device``).
+    """
+    from rnnbook.cli.arguments import run_config_from_args
+    from rnnbook.cli.commands import build_parser
+
+    out = tmp_path / "run"
+    argv = ["train", "echo", "--seq-len", "6", "--delay", "1", "--cell", "gru"]
+    argv += ["--hidden-size", "6", "--epochs", "3", "--lr", "0.01", "--threads", "1"]
+    argv += ["--train-samples", "96", "--val-samples", "32", "--test-samples", "32", "--quiet"]
+    argv += ["--out", str(out)]
+    on_cpu = run_config_from_args(build_parser().parse_args([*argv, "--device", "cpu"]))
+    with pytest.raises(PowerCut):
+        train_run(on_cpu, out=out, callbacks=[cut_after(2)])
+    assert (partial_path(out) / CHECKPOINT).is_file()
+    assert main([*argv, "--device", "auto", "--resume"]) == 0, capsys.readouterr().err
+    resumed = load_run(out)
+    assert len(resumed.history) == 3
+    assert resumed.history.epoch == [1, 2, 3]
+    assert not partial_path(out).exists()
+    other = run_config_from_args(build_parser().parse_args([*argv, "--lr", "0.5"]))
+    with pytest.raises(PowerCut):
+        train_run(other, out=tmp_path / "other", callbacks=[cut_after(2)])
+    again = [*argv[:-1], str(tmp_path / "other"), "--resume"]
+    assert main(again) == 2  # the recipe itself changed: refused, in one line
+    assert "other settings (train.lr: 0.5 → 0.01)" in capsys.readouterr().err
 
 
 def test_fit_resumes_from_its_checkpoint_file(tmp_path: Path) -> None:

@@ -289,3 +289,23 @@ def test_echo_error_offsets() -> None:
         echo_error_offsets(late[0], inputs, delay)
     with pytest.raises(ValueError, match="echo_error_offsets: expected delay >= 0, window >= 1"):
         echo_error_offsets(late, inputs, 8, window=3)
+
+
+def test_recall_accuracy_by_position_matches_the_task_metric() -> None:
+    from rnnbook.analysis.errors import recall_accuracy_by_position
+    from rnnbook.training.fit import evaluate
+
+    torch.manual_seed(0)
+    task = make_task("copy", seq_len=6, padding=2, output_len=4)
+    data = task.generate(40, seed=1)
+    model = build_model(task, ModelConfig(cell="gru", hidden_size=8))
+    whole = recall_accuracy_by_position(model, task, data.inputs, data.targets)
+    chunked = recall_accuracy_by_position(model, task, data.inputs, data.targets, chunk_len=5)
+    assert whole.shape == (4,)
+    torch.testing.assert_close(whole, chunked)
+    expected = evaluate(model, task, data)["symbol_accuracy"]
+    assert abs(whole.mean().item() - expected) < 1e-6
+    with pytest.raises(ValueError, match="CopyTask"):
+        recall_accuracy_by_position(model, make_task("adding"), data.inputs, data.targets)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="expected inputs"):
+        recall_accuracy_by_position(model, task, data.inputs[:, :5], data.targets)

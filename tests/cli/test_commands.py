@@ -398,3 +398,30 @@ def test_flags_help_and_defaults_come_from_the_config_fields(
     # with no flags, the CLI builds the dataclasses' defaults (bars shown unless --quiet)
     parsed = run_config_from_args(build_parser().parse_args(["train", "echo", "--out", "d"]))
     assert parsed == RunConfig(task="echo", train=TrainConfig(progress=True))
+
+
+def test_train_checks_memory_and_writes_the_command_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One ``rnnbook train``: one memory check and one reproducing command (per seed)."""
+    from rnnbook.experiments import groups, runs
+
+    calls: dict[str, int] = {"fits": 0, "command": 0}
+
+    def counted(name: str, function: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    fits = counted("fits", runs.check_run_fits)
+    monkeypatch.setattr(runs, "check_run_fits", fits)
+    monkeypatch.setattr(groups, "check_run_fits", fits)
+    monkeypatch.setattr(runs, "train_command", counted("command", runs.train_command))
+    argv = ["train", *ROUND_TRIPS["echo"], *COMMON]
+    assert main([*argv, "--out", str(tmp_path / "one")]) == 0
+    assert calls == {"fits": 1, "command": 1}
+    calls.update(fits=0, command=0)
+    assert main([*argv, "--out", str(tmp_path / "group"), "--seeds", "0,1"]) == 0
+    assert calls == {"fits": 1, "command": 2}  # the seeds' commands; the group's is its own
