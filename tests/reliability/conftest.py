@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from reliability_helpers import SOURCE
+
+from tests.reliability.reliability_helpers import SOURCE
 
 
 @pytest.fixture

@@ -9,7 +9,12 @@ import sys
 import time
 from pathlib import Path
 
-from reliability_helpers import LOAD_SCRIPT, LOADER, compiles, load_in_fresh_process
+from tests.reliability.reliability_helpers import (
+    LOAD_SCRIPT,
+    LOADER,
+    compiles,
+    load_in_fresh_process,
+)
 
 
 def test_a_stopped_builder_makes_others_give_up_with_its_name(kernel_workspace: Path) -> None:

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from reliability_helpers import compiles, load_in_fresh_process
+
+from tests.reliability.reliability_helpers import compiles, load_in_fresh_process
 
 
 def _age_failure_note(workspace: Path, seconds: float) -> None:

@@ -17,9 +17,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from reliability_helpers import load_in_fresh_process
 
 import rnnbook.kernels.loader as loader
+from tests.reliability.reliability_helpers import load_in_fresh_process
 
 PLANTED = textwrap.dedent(
     """
