@@ -55,6 +55,7 @@ __all__ = [
     "build_model",
     "format_table",
     "interleaved_medians",
+    "scaling_ratio",
     "sweep",
     "time_matmul_bound",
     "time_models",
@@ -411,3 +412,65 @@ def format_table(times: dict[str, dict[str, float]], device: str) -> Table:
         [name, *(f"{times[mode].get(name, float('nan')):.2f}" for mode in modes)] for name in models
     ]
     return tables.format_table([device, *(f"{mode} (ms)" for mode in modes)], rows)
+
+
+def scaling_ratio(
+    setting: str,
+    low: int,
+    high: int,
+    models: Sequence[str] = MODELS,
+    repeats: int = 7,
+    clock: str = "cpu",
+    **sizes: int,
+) -> dict[str, float]:
+    """How many times longer each model trains at ``setting = high`` than at ``low``.
+
+    A statistic that load cannot flip, for claims about growth: the two sizes are timed
+    in turn (interleaved), so a burst of load from another process falls on both, and each
+    side keeps the *minimum* of its repetitions, since load only ever adds time. Chapter
+    03's claim that training time grows with ``T`` is made with it; the spread of the
+    ratio on a busy machine is measured in ``results/timing-under-load``.
+
+    Args:
+        setting: one of :data:`SWEEPABLE`.
+        low, high: the two values compared.
+        models: names from :func:`available_models`.
+        repeats: timed repetitions of each (model, size), after one untimed warm-up.
+        clock: ``"cpu"`` (default: this process's CPU time) or ``"wall"``.
+        **sizes: the fixed sizes, as in :func:`sweep`.
+
+    Returns:
+        ``{model: min_ms(high) / min_ms(low)}``.
+
+    Example::
+
+        >>> ratios = scaling_ratio("seq_len", 4, 16, models=["sru-fast"], repeats=2,
+        ...                        hidden_size=8, batch_size=2)
+        >>> ratios["sru-fast"] > 0
+        True
+    """
+    if setting not in SWEEPABLE:
+        raise ValueError(f"scaling_ratio: expected setting in {list(SWEEPABLE)}, got {setting!r}")
+    check_int("scaling_ratio", "repeats", repeats, minimum=1)
+    device = torch.device("cpu")
+    _check_clock("scaling_ratio", clock, device)
+    if any(name == "sru-fast" for name in models):
+        load_extension()  # build before timing, never inside a timed call
+    tasks: dict[tuple[str, int], Callable[[], Any]] = {}
+    for value in (low, high):
+        shape = {"seq_len": 64, "batch_size": 16, "hidden_size": 128, **sizes, setting: value}
+        generator = torch.Generator().manual_seed(0)
+        x = torch.randn(
+            shape["seq_len"], shape["batch_size"], shape["hidden_size"], generator=generator
+        )
+        for name in models:
+            torch.manual_seed(0)
+            model = build_model(name, shape["hidden_size"], shape["hidden_size"])
+            tasks[(name, value)] = _task("train", model, x, shape["hidden_size"])
+    samples: dict[tuple[str, int], list[float]] = {key: [] for key in tasks}
+    for rep in range(1 + repeats):
+        for key, task in tasks.items():
+            elapsed = _timer(task, device, clock)
+            if rep >= 1:
+                samples[key].append(elapsed)
+    return {name: min(samples[(name, high)]) / min(samples[(name, low)]) for name in models}
