@@ -1,4 +1,7 @@
-"""How often does chapter 03's T-scaling claim fail under load? Repeats the sweep."""
+"""Chapter 03's old growth claim, repeated: `timing.sweep` medians, T = 128 over T = 16.
+
+Usage: python sweep_claim.py TRIALS OUT.json (start the load beside it).
+"""
 
 import json
 import sys
@@ -6,25 +9,26 @@ import time
 
 import torch
 
-torch.set_num_threads(1)
-from rnnbook.perf import timing as bench
+from rnnbook.perf import timing
 
 MODELS = ["torch-lstm", "sru-reference", "sru-fast"]
-n = int(sys.argv[1])
-out = sys.argv[2]
-rows_all = []
-for i in range(n):
-    t = time.time()
-    rows = bench.sweep(
-        "seq_len",
-        [16, 32, 64, 128],
-        models=MODELS,
-        repeats=3,
-        clock="cpu",
-        batch_size=16,
-        hidden_size=128,
-    )
-    ratios = {m: rows[-1][m] / rows[0][m] for m in MODELS}
-    rows_all.append({"rows": rows, "ratios": ratios, "seconds": time.time() - t})
-    print(i, {m: round(r, 2) for m, r in ratios.items()}, round(time.time() - t, 1), flush=True)
-    json.dump(rows_all, open(out, "w"))
+
+
+def main(trials: int, out: str) -> None:
+    torch.set_num_threads(1)
+    records = []
+    for trial in range(trials):
+        start = time.time()
+        rows = timing.sweep(
+            "seq_len", [16, 32, 64, 128], models=MODELS, repeats=3, clock="cpu",
+            batch_size=16, hidden_size=128,
+        )  # fmt: skip
+        ratios = {m: rows[-1][m] / rows[0][m] for m in MODELS}
+        records.append({"rows": rows, "ratios": ratios, "seconds": time.time() - start})
+        print(trial, {m: round(r, 2) for m, r in ratios.items()}, flush=True)
+        with open(out, "w") as stream:
+            json.dump(records, stream)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), sys.argv[2])
