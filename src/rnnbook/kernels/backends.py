@@ -29,7 +29,15 @@ from torch import Tensor
 from rnnbook.kernels import cpp_sru
 from rnnbook.kernels.loader import notice_once
 
-__all__ = ["BACKENDS", "BACKEND_ENV", "Backend", "ScanKernel", "kernel_for", "resolve_backend"]
+__all__ = [
+    "BACKENDS",
+    "BACKEND_ENV",
+    "Backend",
+    "ScanKernel",
+    "check_forced_backend",
+    "kernel_for",
+    "resolve_backend",
+]
 
 Backend = Literal["auto", "cpp", "triton", "torch"]
 BACKENDS: tuple[Backend, ...] = ("auto", "cpp", "triton", "torch")
@@ -151,6 +159,28 @@ def resolve_backend(caller: str, tensor: Tensor, requested: str = "auto") -> str
         if module is None:
             raise RuntimeError(f"{caller}: the Triton kernel is unavailable: {reason}")
     return requested
+
+
+def check_forced_backend(caller: str) -> None:
+    """Refuse at once, when ``$RNNBOOK_SRU_BACKEND`` forces a kernel this machine lacks.
+
+    Called when an SRU is built, so that ``RNNBOOK_SRU_BACKEND=cpp`` without a compiler
+    fails with one line before any training starts, not at the first forward pass. Only
+    a forced backend is checked (and, for ``cpp``, built): ``auto`` compiles nothing here.
+
+    Raises:
+        ValueError: an unknown value, or the forced kernel cannot be loaded.
+    """
+    forced = os.environ.get(BACKEND_ENV, "").strip().lower()
+    if forced in ("", "auto", "torch", "triton"):  # triton is judged per tensor (CUDA)
+        return
+    if forced not in BACKENDS:
+        raise ValueError(f"{caller}: expected {BACKEND_ENV} in {list(BACKENDS)}, got {forced!r}")
+    info = cpp_sru.load_extension()
+    if not info.available:
+        raise ValueError(
+            f"{caller}: {BACKEND_ENV}=cpp, but the C++ kernel is unavailable: {info.message}"
+        )
 
 
 def kernel_for(name: str) -> ScanKernel:

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from rnnbook.core.checks import check_finite, refuse_torchscript
 from rnnbook.kernels import sru_layer, sru_step
+from rnnbook.kernels.backends import check_forced_backend
 from rnnbook.models.cells import State, check_state, check_step_input
 from rnnbook.models.layers import LayerStack, check_sizes
 
@@ -192,6 +193,8 @@ class SRU(LayerStack):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout)
         if mode not in ("fast", "reference"):
             raise ValueError(f"SRU: expected mode 'fast' or 'reference', got {mode!r}")
+        if mode == "fast":
+            check_forced_backend("SRU")
         self.mode: Mode = mode
         self.alphas: list[float] = []
         for layer in range(num_layers):
