@@ -21,6 +21,7 @@ from rnnbook.cli.commands import main
 from rnnbook.experiments.folders import write_manifest
 from rnnbook.experiments.groups import train_group
 from rnnbook.experiments.runs import RunConfig, train_run
+from rnnbook.kernels import cpp_sru
 from rnnbook.models.task_model import ModelConfig
 from rnnbook.training.fit import TrainConfig
 
@@ -122,6 +123,10 @@ def _out_over_aggregate(ws: Path) -> list[str]:
     return ["reevaluate", ".", "--out", "group/aggregate.json", "--threads", "1"]
 
 
+def _train_inside_run(ws: Path) -> list[str]:
+    return ["train", "echo", "--epochs", "1", "--out", "run/inner"]
+
+
 def _manifest_exists(ws: Path) -> list[str]:
     return ["manifest", "run"]
 
@@ -165,6 +170,7 @@ CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
     "evaluate-out-inside-a-run": (_out_inside_run, "inside the run folder"),
     "reevaluate-out-over-aggregate": (_out_over_aggregate, "already exists"),
     "manifest-exists": (_manifest_exists, "--overwrite rewrites it"),
+    "train-out-inside-a-run": (_train_inside_run, "would be inside the run folder"),
     "evaluate-samples-1e12": (_huge_test_set, "<= 10,000,000"),
     "train-hidden-size-1e9": (_huge_hidden_size, "too large to build"),
     "resume-damaged-checkpoint": (_damaged_checkpoint, "not a readable checkpoint"),
@@ -201,6 +207,8 @@ def test_a_hostile_input_is_one_line_and_writes_nothing(
         monkeypatch.setenv(name, os.environ.get(name, ""))  # restored after the case
         if not os.environ[name]:
             monkeypatch.delenv(name)
+    monkeypatch.setattr(cpp_sru, "_info", None)  # as a new process: nothing loaded yet
+    monkeypatch.setattr(cpp_sru, "_library", None)
     prepare, expected = CASES[case]
     argv = prepare(workspace)
     before = _snapshot(workspace)
@@ -212,3 +220,14 @@ def test_a_hostile_input_is_one_line_and_writes_nothing(
     assert expected in error, error
     after = {k: v for k, v in _snapshot(workspace).items() if not k.startswith("kernel-cache")}
     assert after == before  # nothing created, changed or removed
+
+
+def test_reevaluate_does_not_follow_a_link_loop(
+    originals: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    results = tmp_path / "results"
+    shutil.copytree(originals, results, symlinks=True)
+    (results / "loop").symlink_to(results, target_is_directory=True)
+    out = tmp_path / "report.json"
+    assert main(["reevaluate", str(results), "--threads", "1", "--out", str(out)]) == 0
+    assert "skip  loop: a link (not followed)" in capsys.readouterr().out

@@ -156,6 +156,13 @@ def check_folder_name(caller: str, directory: str | Path) -> Path:
         raise ValueError(f"{caller}: expected a folder name, got {str(directory)!r}")
     if path.exists() and not path.is_dir():
         raise ValueError(f"{caller}: {path} exists and is not a folder")
+    parent = path.parent.resolve()
+    for folder in (parent, *parent.parents):  # a run inside another breaks its manifest
+        if folder.is_dir() and (folder_kind(folder) is not None or (folder / MANIFEST).is_file()):
+            raise ValueError(
+                f"{caller}: {path} would be inside the {folder_kind(folder) or 'run'} folder "
+                f"{folder}, whose manifest lists its own files; write elsewhere"
+            )
     return path
 
 

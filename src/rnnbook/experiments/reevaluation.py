@@ -154,7 +154,9 @@ def _walk(folder: Path, found: Discovery) -> None:
     kind = {"group": "group seed", "grid": "grid run"}.get(folder_kind(folder) or "", "run")
     for child in sorted(p for p in folder.iterdir() if p.is_dir()):
         name = found.name(child)
-        if child.name.startswith("."):
+        if child.is_symlink():  # a link may lead anywhere, or back up the tree for ever
+            found.skipped.append((name, "a link (not followed)"))
+        elif child.name.startswith("."):
             unfinished = child.name.endswith(".partial")
             found.skipped.append(
                 (name, "unfinished run (hidden .partial)" if unfinished else "hidden")
