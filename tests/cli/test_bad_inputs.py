@@ -20,6 +20,7 @@ import torch
 
 from rnnbook import seed_everything
 from rnnbook.cli.commands import main
+from rnnbook.experiments.folders import write_manifest
 from rnnbook.experiments.groups import train_group
 from rnnbook.experiments.runs import RunConfig, load_run, train_run
 from rnnbook.models.task_model import ModelConfig, build_model
@@ -72,10 +73,17 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
 }
 
 
+# damage that the manifest would catch first: the others are vouched for by a rewritten
+# manifest (as `rnnbook manifest --overwrite` would), so the field checks behind it are tested
+CAUGHT_BY_THE_MANIFEST = ("file-changed", "manifest-missing")
+
+
 def damaged(run_dir: Path, tmp_path: Path, kind: str) -> Path:
     copy = tmp_path / f"damaged-{kind}"
     shutil.copytree(run_dir, copy)
     DAMAGE[kind](copy)
+    if kind not in CAUGHT_BY_THE_MANIFEST:
+        write_manifest(copy)
     return copy
 
 

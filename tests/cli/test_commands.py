@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from rnnbook.cli.commands import main
+from rnnbook.experiments.folders import write_manifest
 from rnnbook.experiments.grid import load_grid
 from tests.conftest import assert_one_line
 
@@ -190,6 +191,9 @@ def test_evaluate_a_folder_that_is_not_a_run(
 ) -> None:
     (tmp_path / "config.json").write_text("{broken")
     assert main(["evaluate", str(tmp_path)]) == 2
+    assert "has no manifest.json, so its files cannot be checked" in capsys.readouterr().err
+    write_manifest(tmp_path)  # vouched for: the broken file itself is what is refused
+    assert main(["evaluate", str(tmp_path)]) == 2
     assert "config.json is corrupted" in capsys.readouterr().err
 
 
@@ -337,7 +341,7 @@ def test_evaluate_out_records_metrics_and_command_and_never_overwrites(
     assert record["metrics"] == printed
     assert record["command"].startswith(f"rnnbook evaluate {trained_run} --seed 12345")
     assert main(command) == 2  # the file exists now: refused, left as it was
-    assert "--out expects a new file" in capsys.readouterr().err
+    assert "already exists; pass --overwrite" in capsys.readouterr().err
     assert json.loads(out.read_text()) == record
     assert main([*command[:-1], str(tmp_path / "missing" / "x.json")]) == 2
 

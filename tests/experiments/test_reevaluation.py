@@ -183,7 +183,7 @@ def test_a_run_outside_tolerance_fails_with_exit_code_1(
         (["--seed", "1"], "seed 1 is the test seed of grid/delay=1 and 3 more"),
         (["--only", "nothing*"], "no run folder matching 'nothing*'"),
         (["--seed", "-3"], "expected a non-negative integer"),
-        (["--out", "."], "is a folder; expected a file name"),
+        (["--out", "."], "expected a file name, got '.'"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from rnnbook.experiments.folders import write_manifest
 from rnnbook.experiments.runs import FILES, RunConfig, load_run, train_run
 from rnnbook.models.task_model import ModelConfig
 from rnnbook.training.fit import TrainConfig, evaluate
@@ -53,7 +54,9 @@ def test_load_run_rebuilds_the_model(run_dir: Path) -> None:
     assert run.command.startswith(f"rnnbook train echo --out {run_dir} --seq-len 8 --delay 1")
 
 
-def damaged_copy(run_dir: Path, tmp_path: Path, name: str, content: bytes | None) -> Path:
+def damaged_copy(
+    run_dir: Path, tmp_path: Path, name: str, content: bytes | None, *, trusted: bool = True
+) -> Path:
     copy = tmp_path / "damaged"
     copy.mkdir()
     for file in run_dir.iterdir():
@@ -62,6 +65,8 @@ def damaged_copy(run_dir: Path, tmp_path: Path, name: str, content: bytes | None
         (copy / name).unlink()
     else:
         (copy / name).write_bytes(content)
+    if trusted:  # as if `rnnbook manifest --overwrite` had vouched for the damage
+        write_manifest(copy)
     return copy
 
 
@@ -84,6 +89,21 @@ def test_damaged_run_folders_give_clear_errors(
 ) -> None:
     with pytest.raises(error, match=message):
         load_run(damaged_copy(run_dir, tmp_path, name, content))
+
+
+@pytest.mark.parametrize("name", ["history.json", "metrics.json", "model.pt", "config.json"])
+@pytest.mark.parametrize("content", [None, b"{}"], ids=["missing", "changed"])
+def test_a_damaged_file_is_caught_by_the_manifest_before_it_is_read(
+    run_dir: Path, tmp_path: Path, name: str, content: bytes | None
+) -> None:
+    folder = damaged_copy(run_dir, tmp_path, name, content, trusted=False)
+    if name == "config.json" and content is None:
+        expected = "config.json is missing"
+    else:
+        change = "missing" if content is None else "changed"
+        expected = rf"does not match its manifest\.json \({change}: {name}"
+    with pytest.raises((ValueError, FileNotFoundError), match=expected):
+        load_run(folder)
 
 
 def test_weights_that_do_not_match_the_config(run_dir: Path, tmp_path: Path) -> None:

@@ -114,11 +114,11 @@ def test_a_read_only_cache_falls_back_to_a_temporary_folder(
     assert str(result["path"]).startswith(str(workspace / "tmp"))
 
 
-def test_unwritable_folder_is_detected(tmp_path: Path) -> None:
-    blocker = tmp_path / "file"
-    blocker.write_text("")
-    assert not loader._writable(blocker / "cache")
-    assert loader._writable(tmp_path / "fresh" / "cache")
+def test_the_cache_folder_is_created_private(workspace: Path) -> None:
+    result = _load(workspace)
+    assert result["available"], result["message"]
+    assert (workspace / "cache").stat().st_mode & 0o777 == 0o700
+    assert loader.private_folder_problem(workspace / "cache") == ""
 
 
 def test_a_failed_compile_is_remembered(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -39,6 +39,7 @@ from rnnbook.cli.arguments import (
     threads,
     train_command,
 )
+from rnnbook.core.files import write_atomic
 from rnnbook.tasks import available_tasks, task_options
 
 if TYPE_CHECKING:
@@ -128,8 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         metavar="FILE",
         default=None,
-        help="also write the metrics and this command to a new JSON file (never overwritten)",
+        help="also write the metrics and this command to a new JSON file",
     )
+    evaluate.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     add_task_options(evaluate)
     evaluate.set_defaults(func=_cmd_evaluate)
 
@@ -151,6 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default=None, metavar="FILE", help="default: RESULTS_DIR/reevaluation/report.json"
     )
     reevaluate.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing report (and the command.txt beside it)",
+    )
+    reevaluate.add_argument(
         "--only", default=None, metavar="GLOB", help="only runs whose path matches, e.g. 'echo-*'"
     )
     reevaluate.add_argument("--threads", type=threads, default=None, help="PyTorch CPU threads")
@@ -162,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.add_argument("folders", nargs="+", metavar="DIR")
     manifest.add_argument(
         "--check", action="store_true", help="only verify the manifests; exit 2 on a mismatch"
+    )
+    manifest.add_argument(
+        "--overwrite", action="store_true", help="rewrite manifests that exist already"
     )
     manifest.set_defaults(func=_cmd_manifest)
 
@@ -329,13 +339,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     import torch
 
     from rnnbook.core.devices import check_device_name
+    from rnnbook.experiments.folders import check_output_file
     from rnnbook.experiments.groups import is_group, load_group, summarize
     from rnnbook.experiments.runs import load_run
 
     check_device_name(args.device)
-    out = Path(args.out) if args.out is not None else None
-    if out is not None and (out.exists() or not out.parent.is_dir() or out.name in ("", "..")):
-        raise UsageError(f"--out expects a new file in an existing folder, got {args.out!r}")
+    out = None
+    if args.out is not None:
+        out = check_output_file("evaluate --out", args.out, overwrite=args.overwrite)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     record: dict[str, Any] = {"command": args.line}
@@ -354,7 +365,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         record["seeds"] = {str(seed): metrics for seed, metrics in results.items()}
         record["aggregate"] = aggregate
     if out is not None:
-        out.write_text(json.dumps(record, indent=2) + "\n")
+        write_atomic(out, json.dumps(record, indent=2) + "\n", overwrite=args.overwrite)
 
 
 def _cmd_reevaluate(args: argparse.Namespace) -> None:
@@ -365,14 +376,15 @@ def _cmd_reevaluate(args: argparse.Namespace) -> None:
 
     from rnnbook.core.paths import results_dir
     from rnnbook.experiments import reevaluation
+    from rnnbook.experiments.folders import check_output_file
 
     results = Path(args.results) if args.results is not None else results_dir()
     seed = args.seed if args.seed is not None else reevaluation.DEFAULT_SEED
     discovery = reevaluation.discover(results, args.only)
     reevaluation.check_seed(discovery, seed)  # refuse before any work
     out = Path(args.out) if args.out else results / reevaluation.REPORT_FOLDER / "report.json"
-    if out.exists() and out.is_dir():
-        raise UsageError(f"--out {out} is a folder; expected a file name")
+    check_output_file("reevaluate --out", out, overwrite=args.overwrite, create_folder=True)
+    check_output_file("reevaluate", out.parent / "command.txt", overwrite=args.overwrite)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     for path, reason in discovery.skipped:
@@ -386,9 +398,8 @@ def _cmd_reevaluate(args: argparse.Namespace) -> None:
     seconds = time.perf_counter() - start
     command = str(getattr(args, "line", "rnnbook reevaluate"))  # set by main()
     report = reevaluation.report(discovery, checks, seed, command, seconds)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    (out.parent / "command.txt").write_text(command + "\n")
+    write_atomic(out, json.dumps(report, indent=2) + "\n", overwrite=args.overwrite)
+    write_atomic(out.parent / "command.txt", command + "\n", overwrite=args.overwrite)
     print(report["summary"])
     print(f"wrote {out}")
     if any(not check.ok for check in checks):
@@ -400,7 +411,13 @@ class _Failed(Exception):
 
 
 def _cmd_manifest(args: argparse.Namespace) -> None:
-    from rnnbook.experiments.folders import check_manifest, folder_kind, runs_inside, write_manifest
+    from rnnbook.experiments.folders import (
+        MANIFEST,
+        check_manifest,
+        folder_kind,
+        runs_inside,
+        write_manifest,
+    )
 
     done, skipped = 0, []
     for name in args.folders:
@@ -415,6 +432,11 @@ def _cmd_manifest(args: argparse.Namespace) -> None:
         for run in runs:
             if args.check:
                 check_manifest(run, "manifest")
+            elif (run / MANIFEST).exists() and not args.overwrite:
+                raise UsageError(
+                    f"{run}/{MANIFEST} exists; --check verifies it, --overwrite rewrites it "
+                    "(only if you trust the files as they are now)"
+                )
             else:
                 write_manifest(run)
             print(f"{'ok' if args.check else 'wrote'} {run}/manifest.json")
@@ -450,15 +472,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"rnnbook: error: {error}", file=sys.stderr)
         return 2
-    except (ValueError, OSError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        print(f"rnnbook: error: {message}", file=sys.stderr)
-        return 2
-    except (ImportError, MemoryError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        print(f"rnnbook: error: {message}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("rnnbook: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # one line, never a traceback (RNNBOOK_TRACEBACK=1 shows it)
+        if os.environ.get("RNNBOOK_TRACEBACK"):
+            raise
+        print(f"rnnbook: error: {_one_line(error)}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _one_line(error: BaseException) -> str:
+    """The first line of ``error``'s message; its type's name where the message alone would
+    not say what went wrong (any type but ``ValueError`` and ``OSError``)."""
+    lines = str(error).strip().splitlines()
+    message = lines[0] if lines else ""
+    if isinstance(error, (ValueError, OSError, UsageError)) and message:
+        return message
+    kind = type(error).__name__
+    return f"{kind}: {message}" if message else kind

@@ -9,9 +9,29 @@ an int is expected (``True`` is an ``int`` in Python, and ``LSTM(True, 4)`` is a
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NoReturn
 
-__all__ = ["check_finite", "check_fraction", "check_int", "check_positive", "check_positive_int"]
+__all__ = [
+    "check_finite",
+    "check_fraction",
+    "check_int",
+    "check_positive",
+    "check_positive_int",
+    "refuse_torchscript",
+]
+
+
+def refuse_torchscript(module: object) -> NoReturn:
+    """Raise the one-line error a module gives ``torch.jit.script`` (``__prepare_scriptable__``).
+
+    The recurrent modules are written in Python (closures over time steps, ``unbind``) and
+    the SRU calls C++ through :mod:`ctypes`: TorchScript can compile neither, and its own
+    error would be a page about the first construct it met.
+    """
+    raise RuntimeError(
+        f"{type(module).__name__}: TorchScript cannot compile rnnbook's modules (Python "
+        "recurrences, a ctypes kernel); use torch.compile(module) or the module as it is"
+    )
 
 
 def check_int(caller: str, name: str, value: Any, minimum: int | None = None) -> int:

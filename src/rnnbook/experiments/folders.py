@@ -25,11 +25,16 @@ Introduced with the run folders of the crash-course chapter.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 from typing import Literal
+
+from rnnbook.core.files import read_json, write_atomic
 
 __all__ = [
     "AGGREGATE",
@@ -39,10 +44,13 @@ __all__ = [
     "FolderKind",
     "check_folder_name",
     "check_manifest",
+    "check_output_file",
     "file_hashes",
     "folder_kind",
+    "group_seeds",
     "move_into_place",
     "partial_path",
+    "previous_versions",
     "runs_inside",
     "seed_folder",
     "write_manifest",
@@ -80,7 +88,11 @@ def file_hashes(directory: str | Path) -> dict[str, str]:
     hashes = {}
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
-        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.is_symlink():  # a link could make another run's files (or any file) pass
+            raise ValueError(f"{root} holds a link, {relative}: a run's files are its own")
+        if not path.is_file():
             continue
         if relative.as_posix() == MANIFEST:
             continue
@@ -89,14 +101,13 @@ def file_hashes(directory: str | Path) -> dict[str, str]:
 
 
 def write_manifest(directory: str | Path) -> Path:
-    """Write ``directory/manifest.json`` for the files it holds now; return its path."""
+    """Write ``directory/manifest.json`` for the files it holds now (atomically); its path."""
     root = Path(directory)
     if not root.is_dir():
         raise ValueError(f"write_manifest: {root} is not a folder")
     path = root / MANIFEST
     data = {"format": FORMAT_VERSION, "sha256": file_hashes(root)}
-    path.write_text(json.dumps(data, indent=2) + "\n")
-    return path
+    return write_atomic(path, json.dumps(data, indent=2) + "\n", overwrite=True)
 
 
 def check_manifest(directory: str | Path, caller: str = "check_manifest") -> None:
@@ -113,12 +124,10 @@ def check_manifest(directory: str | Path, caller: str = "check_manifest") -> Non
             f"{caller}: {root} has no {MANIFEST}, so its files cannot be checked; "
             f"if you trust them, write one with `rnnbook manifest {root}`"
         )
-    try:
-        recorded = json.loads(path.read_text())["sha256"]
-        if not isinstance(recorded, dict):
-            raise TypeError("sha256 is not a mapping")
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
-        raise ValueError(f"{caller}: {path} is corrupted ({error})") from None
+    data = read_json(path, caller)
+    recorded = data.get("sha256") if isinstance(data, dict) else None
+    if not isinstance(recorded, dict):
+        raise ValueError(f"{caller}: {path} is corrupted (no 'sha256' mapping)")
     present = file_hashes(root)
     changed = sorted(
         name for name in recorded if name in present and present[name] != recorded[name]
@@ -150,6 +159,36 @@ def check_folder_name(caller: str, directory: str | Path) -> Path:
     return path
 
 
+def check_output_file(
+    caller: str, out: str | Path, *, overwrite: bool = False, create_folder: bool = False
+) -> Path:
+    """``out`` as a path, if a report may be written there; else a one-line ``ValueError``.
+
+    It must name a file in an existing folder (created when ``create_folder``), not an
+    existing file unless ``overwrite``, and not lie inside a run, group or grid folder:
+    their files are listed in their manifests, and a stray file would make the folder fail
+    its own check.
+    """
+    path = Path(out)
+    if str(out).strip() == "" or path.name in ("", ".", ".."):
+        raise ValueError(f"{caller}: expected a file name, got {str(out)!r}")
+    if path.is_dir():
+        raise ValueError(f"{caller}: {path} is a folder; expected a file name")
+    if not path.parent.is_dir() and not create_folder:
+        raise ValueError(f"{caller}: the folder of {path} does not exist")
+    if (path.exists() or path.is_symlink()) and not overwrite:
+        raise ValueError(f"{caller}: {path} already exists; pass --overwrite to replace it")
+    parent = path.parent.resolve()
+    for folder in (parent, *parent.parents):
+        if folder.is_dir() and (folder_kind(folder) is not None or (folder / MANIFEST).is_file()):
+            raise ValueError(
+                f"{caller}: {path} is inside the {folder_kind(folder) or 'run'} folder "
+                f"{folder}, whose manifest lists its own files; write elsewhere"
+            )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def partial_path(directory: str | Path) -> Path:
     """The hidden sibling where the run bound for ``directory`` is written: ``.NAME.partial``."""
     path = Path(directory)
@@ -157,16 +196,29 @@ def partial_path(directory: str | Path) -> Path:
 
 
 def move_into_place(partial: Path, path: Path) -> None:
-    """Write ``partial``'s manifest and rename it to ``path``, replacing what was there."""
+    """Write ``partial``'s manifest and rename it to ``path``, replacing what was there.
+
+    An existing ``path`` is first renamed to a hidden sibling, ``.NAME.old-<time>-<pid>``,
+    and deleted only once the new folder is in place: a kill between the two renames
+    leaves the previous run there (:func:`previous_versions` finds it; :func:`load_run`'s
+    error names it), and no later call deletes it.
+    """
     write_manifest(partial)
-    old = path.parent / f".{path.name}.old"
-    if old.exists():
-        shutil.rmtree(old)
+    old = None
     if path.exists():
+        old = path.parent / f".{path.name}.old-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
         path.rename(old)
     partial.rename(path)
-    if old.exists():
+    if old is not None:
         shutil.rmtree(old)
+
+
+def previous_versions(path: str | Path) -> list[Path]:
+    """Folders an interrupted :func:`move_into_place` left for ``path``, oldest first."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    return sorted(path.parent.glob(f".{glob.escape(path.name)}.old-*"))
 
 
 def seed_folder(seed: int) -> str:
@@ -204,11 +256,35 @@ def runs_inside(folder: str | Path) -> list[Path]:
     if kind == "run":
         return [path]
     if kind == "grid":
-        return sorted(p for p in path.iterdir() if (p / CONFIG).is_file())
-    if kind == "group":
-        try:
-            seeds = json.loads((path / AGGREGATE).read_text())["seeds"]
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"runs_inside: {path / AGGREGATE} is unreadable ({error})") from None
-        return [path / seed_folder(seed) for seed in seeds]
-    raise ValueError(f"runs_inside: expected a run, group or grid folder, got {path}")
+        runs = sorted(p for p in path.iterdir() if (p / CONFIG).is_file())
+    elif kind == "group":
+        runs = [path / seed_folder(seed) for seed in group_seeds(path, "runs_inside")]
+    else:
+        raise ValueError(f"runs_inside: expected a run, group or grid folder, got {path}")
+    for run in runs:
+        if run.is_symlink():
+            raise ValueError(
+                f"runs_inside: {run} is a link; the runs of a {kind} are folders inside it"
+            )
+    return runs
+
+
+def group_seeds(folder: str | Path, caller: str) -> list[int]:
+    """The seeds a group's :data:`AGGREGATE` lists: distinct non-negative ints, in order.
+
+    Raises:
+        ValueError: the index is unreadable, or a seed is not a distinct non-negative int
+            (a name such as ``"../x"`` would place a run outside the group).
+    """
+    index = Path(folder) / AGGREGATE
+    data = read_json(index, caller)
+    seeds = data.get("seeds") if isinstance(data, dict) else None
+    if not isinstance(seeds, list) or not seeds:
+        raise ValueError(f"{caller}: {index} is corrupted (expected a non-empty 'seeds' list)")
+    for seed in seeds:
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            raise ValueError(f"{caller}: {index} lists a seed {seed!r}; expected ints >= 0")
+    if len(set(seeds)) != len(seeds):
+        repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+        raise ValueError(f"{caller}: {index} lists seed(s) {repeated} more than once")
+    return list(seeds)

@@ -38,6 +38,7 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.text import Annotation
 
+from rnnbook.core.files import check_name, read_json, write_atomic
 from rnnbook.experiments.folders import GRID_INDEX
 from rnnbook.experiments.runs import RunConfig, train_run
 from rnnbook.figures.plots import COLUMN_WIDTH, style_axes, style_context
@@ -93,13 +94,14 @@ class Grid:
         """The training history of every run, read from the run folders."""
         histories = []
         for value in self.values:
-            history_file = self.path / _slug(self.setting, value) / "history.json"
+            run = check_name("Grid", "a run folder", _slug(self.setting, value))
+            history_file = self.path / run / "history.json"
             if not history_file.is_file():
                 raise ValueError(
                     f"Grid: {self.path} has no run folder with {history_file.name} for "
                     f"{self.setting} = {value}; only training grids have histories"
                 )
-            histories.append(History.from_dict(json.loads(history_file.read_text())))
+            histories.append(History.from_dict(read_json(history_file, "Grid")))
         return histories
 
     def overlay_frames(self) -> list[bytes]:
@@ -220,7 +222,7 @@ def write_grid(
         )
     index_data = {"setting": setting, "metric": metric, "command": command, **(extra or {})}
     index_data["runs"] = entries
-    (path / GRID_INDEX).write_text(json.dumps(index_data, indent=2) + "\n")
+    write_atomic(path / GRID_INDEX, json.dumps(index_data, indent=2) + "\n", overwrite=True)
     return load_grid(path)
 
 
@@ -228,7 +230,8 @@ def _check_values(caller: str, setting: str, values: Sequence[Any]) -> None:
     """Refuse no values, and values that would share a run folder or a frame."""
     if len(values) == 0:
         raise ValueError(f"{caller}: expected at least one value, got none")
-    slugs = [_slug(setting, value) for value in values]
+    # each value names a run folder and a frame inside the grid: one plain name, never a path
+    slugs = [check_name(caller, f"{setting}={value!r}", _slug(setting, value)) for value in values]
     repeated = sorted({slug for slug in slugs if slugs.count(slug) > 1})
     if repeated:
         raise ValueError(
@@ -379,9 +382,11 @@ def load_grid(directory: str | Path) -> Grid:
     index_file = path / GRID_INDEX
     if not index_file.is_file():
         raise ValueError(f"load_grid: {path} is not a grid folder (no grid.json)")
+    index = read_json(index_file, "load_grid")
     try:
-        index = json.loads(index_file.read_text())
         runs = index["runs"]
+        for run in runs:  # frames are read from inside the grid only
+            check_name("load_grid", "a frame", run["frame"])
         grid = Grid(
             path=path,
             setting=index["setting"],
@@ -392,8 +397,8 @@ def load_grid(directory: str | Path) -> Grid:
             final=[float(run["final"]) for run in runs],
             command=index.get("command", ""),
         )
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
-        raise ValueError(f"load_grid: {index_file} is corrupted: {error}") from error
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"load_grid: {index_file} is corrupted: {error!r}") from None
     missing = [frame.name for frame in grid.frames if not frame.is_file()]
     if missing:
         raise ValueError(f"load_grid: {path} lacks the frame(s) {missing}")

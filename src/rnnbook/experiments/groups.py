@@ -29,13 +29,16 @@ from pathlib import Path
 from typing import Any
 
 from rnnbook.core.checks import check_int
+from rnnbook.core.files import read_json, write_atomic
 from rnnbook.experiments.folders import (
     AGGREGATE,
     check_folder_name,
     check_manifest,
     folder_kind,
+    group_seeds,
     move_into_place,
     partial_path,
+    runs_inside,
     seed_folder,
 )
 from rnnbook.experiments.run_config import RunConfig, comparable_settings, train_command
@@ -176,7 +179,7 @@ def train_group(
         "commands": {str(seed): run.command for seed, run in runs.items()},
         "metrics": aggregate_runs(runs.values()),
     }
-    (partial / AGGREGATE).write_text(json.dumps(aggregate, indent=2) + "\n")
+    write_atomic(partial / AGGREGATE, json.dumps(aggregate, indent=2) + "\n", overwrite=True)
     move_into_place(partial, path)
     return load_group(path)
 
@@ -197,15 +200,12 @@ def load_group(directory: str | Path) -> Group:
     index = path / AGGREGATE
     if not index.is_file():
         raise ValueError(f"load_group: {path} is not a group folder (no {AGGREGATE})")
-    try:
-        aggregate = json.loads(index.read_text())
-        seeds = [check_int("load_group", "seed", seed, 0) for seed in aggregate["seeds"]]
-        if not isinstance(aggregate["metrics"], dict):
-            raise TypeError("metrics is not a mapping")
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"load_group: {index} is corrupted ({error})") from None
-    check_manifest(path, "load_group")
-    runs = {seed: load_run(path / seed_folder(seed)) for seed in seeds}
+    check_manifest(path, "load_group")  # first: no field of a file is used unchecked
+    seeds = group_seeds(path, "load_group")
+    aggregate = read_json(index, "load_group")
+    if not isinstance(aggregate.get("metrics"), dict):
+        raise ValueError(f"load_group: {index} is corrupted ('metrics' is not a mapping)")
+    runs = {seed: load_run(folder) for seed, folder in zip(seeds, runs_inside(path), strict=True)}
     return Group(path, runs, aggregate, str(aggregate.get("command", "")))
 
 
@@ -214,8 +214,14 @@ def evaluation_values(path: str | Path, metric: str) -> list[float]:
 
     The file holds ``metrics`` for a run (one value) or ``seeds`` for a group.
     """
-    record = json.loads(Path(path).read_text())
+    record = read_json(path, "evaluation_values")
+    if not isinstance(record, dict):
+        raise ValueError(f"evaluation_values: {path} is not an evaluation record")
     per_seed = record.get("seeds", {"0": record.get("metrics", {})})
+    if not isinstance(per_seed, dict) or not all(
+        isinstance(m, dict) and str(k).isdigit() for k, m in per_seed.items()
+    ):
+        raise ValueError(f"evaluation_values: {path} is corrupted (seeds are not metrics)")
     missing = [seed for seed, metrics in per_seed.items() if metric not in metrics]
     if missing:
         raise ValueError(f"evaluation_values: {path} has no {metric!r} for seeds {missing}")

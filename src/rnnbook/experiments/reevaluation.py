@@ -46,7 +46,6 @@ Introduced for issue #15: every committed run re-evaluates to within tolerance.
 from __future__ import annotations
 
 import fnmatch
-import json
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -54,6 +53,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rnnbook.core.files import read_json
 from rnnbook.experiments.folders import CONFIG, folder_kind
 from rnnbook.experiments.runs import load_run
 from rnnbook.training.evaluation import evaluate
@@ -199,8 +199,8 @@ def discover(results: str | Path, only: str | None = None) -> Discovery:
 def _stated_test_seed(folder: Path) -> int:
     """A run's own test seed, read without loading its model (as ``rnnbook evaluate``)."""
     try:
-        metrics = json.loads((folder / "metrics.json").read_text())
-        config = json.loads((folder / CONFIG).read_text())
+        metrics = read_json(folder / "metrics.json", "reevaluate")  # bounded: not yet checked
+        config = read_json(folder / CONFIG, "reevaluate")
         seed = metrics.get("test_seed", config.get("test_seed"))
         return int(seed if seed is not None else config["train"]["seed"] + 1)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):

@@ -23,6 +23,7 @@ from rnnbook.core.settings import command_words, recipe, setting
 from rnnbook.core.settings import differences as setting_differences  # re-exported
 from rnnbook.models.task_model import ModelConfig
 from rnnbook.tasks import Task, make_task
+from rnnbook.tasks.base import check_samples
 from rnnbook.training.fit import TrainConfig
 
 __all__ = ["RunConfig", "comparable_settings", "setting_differences", "train_command"]
@@ -67,7 +68,7 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         for name in ("train_samples", "val_samples", "test_samples"):
-            check_int("RunConfig", name, getattr(self, name), 1)
+            check_samples("RunConfig", name, check_int("RunConfig", name, getattr(self, name), 1))
         if self.test_seed is not None:
             check_int("RunConfig", "test_seed", self.test_seed, 0)
         if not isinstance(self.task_options, dict):

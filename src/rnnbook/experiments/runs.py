@@ -35,6 +35,7 @@ from typing import Any
 import torch
 
 from rnnbook.core.devices import check_device_name, resolve_device
+from rnnbook.core.files import read_json, replace_with, write_atomic
 from rnnbook.core.repro import seed_everything
 from rnnbook.experiments.folders import (
     MANIFEST,
@@ -42,6 +43,7 @@ from rnnbook.experiments.folders import (
     check_manifest,
     move_into_place,
     partial_path,
+    previous_versions,
 )
 from rnnbook.experiments.run_config import (
     RunConfig as RunConfig,  # re-exported: the chapters import it here
@@ -51,7 +53,7 @@ from rnnbook.experiments.run_config import train_command as train_command  # re-
 from rnnbook.models.task_model import SequenceModel, build_model
 from rnnbook.tasks import Task
 from rnnbook.training.fit import Callback, History, evaluate, fit
-from rnnbook.training.footprint import check_run_fits
+from rnnbook.training.footprint import check_fits, check_run_fits
 
 __all__ = [
     "CHECKPOINT",
@@ -66,6 +68,8 @@ __all__ = [
 FILES = ("config.json", "history.json", "metrics.json", "model.pt", "loss.png", MANIFEST)
 FORMAT_VERSION = 1
 CHECKPOINT = "checkpoint.pt"
+RETIRED_CHECKPOINT = ".checkpoint.pt"
+"""The checkpoint's name during the final write: hidden, so not in the manifest."""
 
 
 @dataclass
@@ -89,7 +93,8 @@ def _json_default(value: Any) -> Any:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
+    text = json.dumps(data, indent=2, default=_json_default) + "\n"
+    write_atomic(path, text, overwrite=True)
 
 
 def _read_json(path: Path) -> Any:
@@ -97,10 +102,7 @@ def _read_json(path: Path) -> Any:
         raise FileNotFoundError(
             f"load_run: {path.parent} is not a run folder: {path.name} is missing"
         )
-    try:
-        return json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"load_run: {path} is corrupted (not valid JSON: {error})") from error
+    return read_json(path, "load_run")
 
 
 def plot_history(history: History, path: str | Path, title: str = "") -> None:
@@ -142,9 +144,13 @@ def _write_files(
     )
     _write_json(path / "history.json", history.to_dict())
     _write_json(path / "metrics.json", metrics)
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save(state, path / "model.pt")
-    plot_history(history, path / "loss.png", title=f"{config.task} · {config.model.cell}")
+    state = {
+        k: v.detach().cpu() if isinstance(v, torch.Tensor) else v
+        for k, v in model.state_dict().items()
+    }
+    replace_with(path / "model.pt", lambda temporary: torch.save(state, temporary))
+    title = f"{config.task} · {config.model.cell}"
+    replace_with(path / "loss.png", lambda temporary: plot_history(history, temporary, title))
 
 
 def save_run(
@@ -188,8 +194,16 @@ def load_run(directory: str | Path, device: str | torch.device = "cpu") -> Run:
     """
     path = Path(directory)
     if not path.is_dir():
-        raise FileNotFoundError(f"load_run: {path} is not a run folder (no such directory)")
+        hint = "".join(
+            f"; an interrupted --overwrite left its previous run in {old}: rename it back "
+            "to restore it"
+            for old in previous_versions(path)[-1:]
+        )
+        raise FileNotFoundError(f"load_run: {path} is not a run folder (no such directory){hint}")
     check_device_name(device)
+    if not (path / "config.json").is_file():  # a clearer message than the manifest's
+        raise FileNotFoundError(f"load_run: {path} is not a run folder: config.json is missing")
+    check_manifest(path, "load_run")  # first: no field of a file is used before it is checked
     raw = _read_json(path / "config.json")
     if not isinstance(raw, dict) or "task" not in raw:
         raise ValueError(f"load_run: {path / 'config.json'} is corrupted (no 'task' entry)")
@@ -198,6 +212,9 @@ def load_run(directory: str | Path, device: str | torch.device = "cpu") -> Run:
     try:
         config = RunConfig.from_dict(raw)
         task = config.make_task()
+        check_fits(  # sizes bounded before anything is allocated
+            "load_run", task, config.model, batch_size=1, samples=[1], training=False
+        )
         model = build_model(
             task, dataclasses.replace(config.model, chrono_tmax=None, forget_bias=None)
         )
@@ -227,7 +244,6 @@ def load_run(directory: str | Path, device: str | torch.device = "cpu") -> Run:
         raise ValueError(
             f"load_run: {weights} is corrupted or does not match config.json: {message}"
         ) from error
-    check_manifest(path, "load_run")
     model.to(resolve_device(device)).eval()
     if not isinstance(command, str):
         command = train_command(config, directory)
@@ -239,13 +255,15 @@ def _start_partial(
 ) -> bool:
     """Prepare the in-progress folder; return whether a checkpoint will be resumed."""
     if partial.exists() and resume:
+        retired = partial / RETIRED_CHECKPOINT
+        if retired.is_file() and not (partial / CHECKPOINT).exists():
+            retired.rename(partial / CHECKPOINT)  # killed during the final write: take it back
         try:
+            recorded = read_json(partial / "config.json", "train_run")
+            if not isinstance(recorded, dict):
+                raise ValueError(f"{partial / 'config.json'} is not a mapping")
             saved = RunConfig.from_dict(
-                {
-                    k: v
-                    for k, v in json.loads((partial / "config.json").read_text()).items()
-                    if k not in ("format", "command")
-                }
+                {k: v for k, v in recorded.items() if k not in ("format", "command")}
             )
         except (OSError, ValueError) as error:
             raise ValueError(f"train_run: cannot resume from {partial}: {error}") from None
@@ -345,9 +363,13 @@ def train_run(
     model.cpu().eval()
     if path is None or partial is None:
         return Run(Path(), config, task, model, history, metrics, train_command(config, Path()))
-    (partial / CHECKPOINT).unlink(missing_ok=True)
+    # The checkpoint lives until the run is in place: a kill during any of these steps
+    # leaves a folder that --resume finishes without training again. Hidden, it is left
+    # out of the manifest.
     _write_files(partial, config, model, history, metrics, command)
+    (partial / CHECKPOINT).rename(partial / RETIRED_CHECKPOINT)
     move_into_place(partial, path)
+    (path / RETIRED_CHECKPOINT).unlink()
     return Run(path, config, task, model, history, metrics, command)
 
 

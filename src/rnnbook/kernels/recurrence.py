@@ -46,7 +46,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.autograd.function import FunctionCtx, once_differentiable
+from torch.autograd.function import FunctionCtx
 
 from rnnbook.kernels.backends import ScanKernel, kernel_for, resolve_backend
 from rnnbook.kernels.boundary import check_layer_tensors, check_scan_tensors, contiguous
@@ -110,6 +110,38 @@ def _bias_or_zeros(bias: Tensor | None, weight_c: Tensor) -> Tensor:
     return torch.zeros_like(weight_c) if bias is None else contiguous(bias)
 
 
+def _differentiable_backward(
+    ctx: Any,
+    function: Any,
+    inputs: list[Tensor | None],
+    grad_h: Tensor,
+    grad_cn: Tensor,
+) -> tuple[Tensor | None, ...]:
+    """The gradient for the five tensor inputs, itself differentiable (``create_graph``).
+
+    The fused kernels' backward is not differentiable, so a gradient that will be
+    differentiated again (a gradient penalty, ``gradgradcheck``) is computed by autograd
+    through the reference path, from the original inputs with their history: the same
+    value, a graph autograd can differentiate once more, at the reference path's speed.
+    """
+    wanted = {
+        i: tensor
+        for i, tensor in enumerate(inputs)
+        if tensor is not None and ctx.needs_input_grad[i] and tensor.requires_grad
+    }
+    grads: list[Tensor | None] = [None] * len(inputs)
+    if not wanted:
+        return tuple(grads)
+    with torch.enable_grad():
+        h, c_n = function(*inputs)
+        found = torch.autograd.grad(
+            (h, c_n), list(wanted.values()), (grad_h, grad_cn), create_graph=True, allow_unused=True
+        )
+    for (i, tensor), grad in zip(wanted.items(), found, strict=True):
+        grads[i] = grad if grad is not None else torch.zeros_like(tensor)
+    return tuple(grads)
+
+
 class _SRURecurrence(torch.autograd.Function):
     """The scan alone: ``U`` (and the skip input) in, ``(h, c_n)`` out."""
 
@@ -124,18 +156,24 @@ class _SRURecurrence(torch.autograd.Function):
         alpha: float,
         kernel: ScanKernel,
     ) -> tuple[Tensor, Tensor]:
+        originals = (u, skip, weight_c, bias, c0)  # with their history, for create_graph
         u, c0, weight_c = contiguous(u), contiguous(c0), contiguous(weight_c)
         skip = None if skip is None else contiguous(skip)
         bias_used = _bias_or_zeros(bias, weight_c)
         h, c_all = kernel.forward(u, skip, weight_c, bias_used, c0, alpha)
-        ctx.save_for_backward(u, skip, weight_c, bias_used, c0, c_all)  # type: ignore[arg-type]
+        ctx.save_for_backward(u, skip, weight_c, bias_used, c0, c_all, *originals)  # type: ignore[arg-type]
         ctx.alpha, ctx.kernel, ctx.has_bias = alpha, kernel, bias is not None  # type: ignore[attr-defined]
         return h, c_all[-1]
 
     @staticmethod
-    @once_differentiable
     def backward(ctx: Any, grad_h: Tensor, grad_cn: Tensor) -> tuple[Tensor | None, ...]:
-        u, skip, weight_c, bias, c0, c_all = ctx.saved_tensors
+        u, skip, weight_c, bias, c0, c_all, *originals = ctx.saved_tensors
+        if torch.is_grad_enabled():  # backward(create_graph=True): a differentiable gradient
+
+            def scan(u: Tensor, skip: Tensor | None, wc: Tensor, b: Tensor | None, c0: Tensor):  # type: ignore[no-untyped-def]
+                return reference_scan(u, skip, wc, b, c0, ctx.alpha)
+
+            return (*_differentiable_backward(ctx, scan, originals, grad_h, grad_cn), None, None)
         grad_u, grad_s, grad_wc, grad_b, grad_c0 = ctx.kernel.backward(
             u, skip, weight_c, bias, c0, ctx.alpha, c_all, contiguous(grad_h), contiguous(grad_cn)
         )
@@ -161,6 +199,7 @@ class _SRULayer(torch.autograd.Function):
         alpha: float,
         kernel: ScanKernel,
     ) -> tuple[Tensor, Tensor]:
+        originals = (x, weight, weight_c, bias, c0)  # with their history, for create_graph
         x, c0, weight_c = contiguous(x), contiguous(c0), contiguous(weight_c)
         hidden = c0.shape[-1]
         # U = W x_t for all t: (T, N, K*H)
@@ -168,14 +207,20 @@ class _SRULayer(torch.autograd.Function):
         skip = x if weight.shape[0] == 3 * hidden else None
         bias_used = _bias_or_zeros(bias, weight_c)
         h, c_all = kernel.forward(u, skip, weight_c, bias_used, c0, alpha)
-        ctx.save_for_backward(x, weight, u, weight_c, bias_used, c0, c_all)
+        ctx.save_for_backward(x, weight, u, weight_c, bias_used, c0, c_all, *originals)  # type: ignore[arg-type]
         ctx.alpha, ctx.kernel, ctx.has_bias = alpha, kernel, bias is not None  # type: ignore[attr-defined]
         return h, c_all[-1]
 
     @staticmethod
-    @once_differentiable
     def backward(ctx: Any, grad_h: Tensor, grad_cn: Tensor) -> tuple[Tensor | None, ...]:
-        x, weight, u, weight_c, bias, c0, c_all = ctx.saved_tensors
+        x, weight, u, weight_c, bias, c0, c_all, *originals = ctx.saved_tensors
+        if torch.is_grad_enabled():  # backward(create_graph=True): a differentiable gradient
+
+            def layer(x: Tensor, w: Tensor, wc: Tensor, b: Tensor | None, c0: Tensor):  # type: ignore[no-untyped-def]
+                skip = x if w.shape[0] == 3 * c0.shape[-1] else None
+                return reference_scan(F.linear(x, w), skip, wc, b, c0, ctx.alpha)
+
+            return (*_differentiable_backward(ctx, layer, originals, grad_h, grad_cn), None, None)
         skip = x if weight.shape[0] == 3 * c0.shape[-1] else None
         grad_u, grad_s, grad_wc, grad_b, grad_c0 = ctx.kernel.backward(
             u, skip, weight_c, bias, c0, ctx.alpha, c_all, contiguous(grad_h), contiguous(grad_cn)

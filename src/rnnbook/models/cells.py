@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnbook.core.checks import check_positive_int
+from rnnbook.core.checks import check_positive_int, refuse_torchscript
 
 Params: TypeAlias = dict[str, Tensor | None]
 State: TypeAlias = Tensor | tuple[Tensor, Tensor]
@@ -148,15 +148,21 @@ def _project_ih_mx(x: Tensor, params: Params) -> tuple[Tensor, ...]:
     )
 
 
-def _rnn_step(
-    act: Callable[[Tensor], Tensor],
-) -> Callable[[tuple[Tensor, ...], State, Params], State]:
-    def step(proj: tuple[Tensor, ...], state: State, params: Params) -> State:
-        assert isinstance(state, Tensor)
-        # h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
-        return act(proj[0] + F.linear(state, _w(params, "weight_hh"), params["bias_hh"]))
+def _rnn_pre_activation(proj: tuple[Tensor, ...], state: State, params: Params) -> Tensor:
+    assert isinstance(state, Tensor)
+    # W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
+    return proj[0] + F.linear(state, _w(params, "weight_hh"), params["bias_hh"])
 
-    return step
+
+# module-level functions, not closures, so that the modules holding them can be pickled
+def _rnn_tanh_step(proj: tuple[Tensor, ...], state: State, params: Params) -> State:
+    # h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
+    return torch.tanh(_rnn_pre_activation(proj, state, params))
+
+
+def _rnn_relu_step(proj: tuple[Tensor, ...], state: State, params: Params) -> State:
+    # h_t = relu(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
+    return torch.relu(_rnn_pre_activation(proj, state, params))
 
 
 def _lstm_gates(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
@@ -216,8 +222,8 @@ def mgru_step(proj: tuple[Tensor, ...], state: State, params: Params) -> State:
     return _gru_update(proj[0], gh, state)
 
 
-RNN_TANH = Recurrence("RNN", 1, False, False, _project_ih, _rnn_step(torch.tanh))
-RNN_RELU = Recurrence("RNN", 1, False, False, _project_ih, _rnn_step(torch.relu))
+RNN_TANH = Recurrence("RNN", 1, False, False, _project_ih, _rnn_tanh_step)
+RNN_RELU = Recurrence("RNN", 1, False, False, _project_ih, _rnn_relu_step)
 LSTM_RECURRENCE = Recurrence("LSTM", 4, True, False, _project_ih, lstm_step, "lstm")
 GRU_RECURRENCE = Recurrence("GRU", 3, False, False, _project_ih, gru_step)
 MLSTM_RECURRENCE = Recurrence("MLSTM", 4, True, True, _project_ih_mx, mlstm_step, "lstm")
@@ -263,6 +269,10 @@ class _Cell(nn.Module):
     """Shared plumbing of the single-step cells (parameters, checks, unbatched input)."""
 
     recurrence: Recurrence
+
+    def __prepare_scriptable__(self) -> nn.Module:
+        """Called by ``torch.jit.script``: refused in one line (:func:`refuse_torchscript`)."""
+        refuse_torchscript(self)
 
     def __init__(self, recurrence: Recurrence, input_size: int, hidden_size: int, bias: bool):
         super().__init__()

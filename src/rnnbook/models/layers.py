@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnbook.core.checks import check_fraction, check_positive_int
+from rnnbook.core.checks import check_fraction, check_positive_int, refuse_torchscript
 from rnnbook.models.cells import (
     GRU_RECURRENCE,
     LSTM_RECURRENCE,
@@ -81,6 +81,10 @@ class LayerStack(nn.Module):
     """
 
     STATE_NAMES: tuple[str, ...] = ("h_0",)
+
+    def __prepare_scriptable__(self) -> nn.Module:
+        """Called by ``torch.jit.script``: refused in one line (:func:`refuse_torchscript`)."""
+        refuse_torchscript(self)
 
     def __init__(
         self,

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnbook.core.checks import check_int
+from rnnbook.core.checks import check_int, refuse_torchscript
 
 __all__ = ["MinGRU"]
 
@@ -61,6 +61,10 @@ class MinGRU(nn.Module):
     Outputs: ``output`` of shape ``(T, N, H)`` (the last layer's :math:`h_t`) and ``h_n``
     of shape ``(num_layers, N, H)``.
     """
+
+    def __prepare_scriptable__(self) -> nn.Module:
+        """Called by ``torch.jit.script``: refused in one line (:func:`refuse_torchscript`)."""
+        refuse_torchscript(self)
 
     def __init__(
         self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True

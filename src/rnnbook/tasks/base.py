@@ -30,10 +30,12 @@ __all__ = [
     "CHUNK_SIZE",
     "IGNORE_INDEX",
     "MAX_BYTES",
+    "MAX_SAMPLES",
     "SPLITS",
     "SequenceData",
     "StreamedData",
     "Task",
+    "check_samples",
     "holdout_mask",
 ]
 
@@ -56,6 +58,21 @@ Options whose chunk would exceed it are refused when the task is built, and
 :meth:`Task.generate` refuses a data set above it (stream it with :meth:`Task.data`), so an
 absurd size fails at once with a message instead of exhausting the machine's memory.
 """
+
+
+MAX_SAMPLES = 10_000_000
+"""Most sequences in one data set: a hundred times the largest the book uses (100,000 adding
+sequences); a typo such as ``--test-samples 1000000000000`` would otherwise run for days."""
+
+
+def check_samples(caller: str, name: str, value: int) -> int:
+    """``value`` if it is at most :data:`MAX_SAMPLES`; else a one-line ``ValueError``."""
+    if value > MAX_SAMPLES:
+        raise ValueError(
+            f"{caller}: expected {name} <= {MAX_SAMPLES:,} sequences (more would run for "
+            f"hours), got {value:,}"
+        )
+    return value
 
 
 class SequenceData(Dataset[tuple[Tensor, Tensor]]):
@@ -241,6 +258,7 @@ class Task(ABC):
     def _check_request(self, num_samples: int, seed: int, split: str) -> None:
         cls = type(self).__name__
         check_int(cls, "num_samples", num_samples, 1)
+        check_samples(cls, "num_samples", num_samples)
         check_int(cls, "seed", seed, 0)
         if split not in SPLITS:
             raise ValueError(f"{cls}: unknown split {split!r}; expected one of {list(SPLITS)}")

@@ -36,8 +36,15 @@ def _steps_bound(task: Task) -> int:
 
 def _parameters(task: Task, config: ModelConfig) -> int:
     plain = dataclasses.replace(config, chrono_tmax=None, forget_bias=None)
-    with torch.device("meta"):
-        model = build_model(task, plain)
+    try:
+        with torch.device("meta"):
+            model = build_model(task, plain)
+    except (RuntimeError, OverflowError) as error:  # more elements than a tensor can index
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(
+            f"a model with hidden size {config.hidden_size} and {config.num_layers} layer(s) "
+            f"is too large to build ({first}); use a smaller hidden size"
+        ) from None
     return sum(p.numel() for p in model.parameters())
 
 
