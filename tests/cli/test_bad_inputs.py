@@ -26,6 +26,7 @@ from rnnbook.experiments.runs import RunConfig, load_run, train_run
 from rnnbook.models.task_model import ModelConfig, build_model
 from rnnbook.tasks import SequenceData, make_task
 from rnnbook.training.fit import TrainConfig, evaluate, fit, predict
+from tests.conftest import assert_one_line, tiny_run_config
 
 TINY = [
     *("--epochs", "1", "--train-samples", "64", "--val-samples", "32", "--test-samples", "32"),
@@ -34,15 +35,7 @@ TINY = [
 
 
 def tiny_config(**train: Any) -> RunConfig:
-    return RunConfig(
-        task="echo",
-        task_options={"seq_len": 6, "delay": 1},
-        model=ModelConfig(cell="gru", hidden_size=4),
-        train=TrainConfig(epochs=1, num_threads=1, **train),
-        train_samples=64,
-        val_samples=32,
-        test_samples=32,
-    )
+    return tiny_run_config(epochs=1, hidden_size=4, **train)
 
 
 @pytest.fixture(scope="module")
@@ -232,12 +225,7 @@ def test_cli_refuses_with_one_line(
         words = [*words[:2], *TINY, *words[2:]]
     before = sorted(p.name for p in tmp_path.iterdir())
     assert main(words) == 2
-    captured = capsys.readouterr()
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1, captured.err
-    assert lines[0].startswith("rnnbook: error:")
-    assert message in lines[0]
-    assert "Traceback" not in captured.err
+    assert_one_line(capsys.readouterr().err, message)
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
     assert (run_dir / "manifest.json").is_file()  # the good run is untouched
 
@@ -348,8 +336,6 @@ def test_api_fit_on_a_missing_gpu() -> None:
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_a_missing_gpu_is_one_line(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["evaluate", str(run_dir), "--device", "cuda"]) == 2
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1
-    assert "not available" in lines[0]
+    assert_one_line(capsys.readouterr().err, "not available")
     with pytest.raises(ValueError, match="not available"):
         load_run(run_dir, device="cuda")

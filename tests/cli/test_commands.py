@@ -14,6 +14,7 @@ import pytest
 from rnnbook.cli.commands import main
 from rnnbook.experiments.folders import write_manifest
 from rnnbook.experiments.grid import load_grid
+from tests.conftest import assert_one_line
 
 COMMON = [
     "--hidden-size",
@@ -181,12 +182,7 @@ def test_bad_arguments_exit_2_with_one_line(
     monkeypatch.chdir(tmp_path)
     argv = [a.replace("RUN", trained_run) for a in argv]
     assert main(argv) == 2
-    captured = capsys.readouterr()
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1, captured.err
-    assert lines[0].startswith("rnnbook: error:")
-    assert message in lines[0]
-    assert "Traceback" not in captured.err
+    assert_one_line(capsys.readouterr().err, message)
     assert not (tmp_path / "x").exists()
 
 

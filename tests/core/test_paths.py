@@ -8,7 +8,7 @@ import pytest
 
 from rnnbook.core.paths import results_dir, results_path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_checkout_results_folder_is_found_from_anywhere(

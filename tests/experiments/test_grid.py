@@ -12,6 +12,7 @@ from rnnbook.experiments.grid import apply_setting, load_grid, run_grid, write_g
 from rnnbook.experiments.runs import RunConfig
 from rnnbook.models.task_model import ModelConfig
 from rnnbook.training.fit import TrainConfig
+from tests.conftest import assert_one_line
 
 
 def _base() -> RunConfig:
@@ -107,9 +108,7 @@ def test_grid_command_checks_everything_before_training(
 ) -> None:
     out = tmp_path / "grid"
     assert main([*_GRID, "--out", str(out), *argv]) == 2
-    error = capsys.readouterr().err
-    assert message in error
-    assert error.count("\n") == 1  # one line
+    assert_one_line(capsys.readouterr().err, message)
     assert not out.exists()  # nothing trained, nothing written
 
 

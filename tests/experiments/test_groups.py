@@ -22,18 +22,11 @@ from rnnbook.experiments.runs import CHECKPOINT, RunConfig, load_run, train_run
 from rnnbook.models.task_model import ModelConfig, build_model
 from rnnbook.tasks import make_task
 from rnnbook.training.fit import History, TrainConfig, fit
+from tests.conftest import tiny_run_config
 
 
 def config(epochs: int = 2, **train: Any) -> RunConfig:
-    return RunConfig(
-        task="echo",
-        task_options={"seq_len": 6, "delay": 1},
-        model=ModelConfig(cell="gru", hidden_size=6),
-        train=TrainConfig(epochs=epochs, lr=1e-2, num_threads=1, **train),
-        train_samples=96,
-        val_samples=32,
-        test_samples=32,
-    )
+    return tiny_run_config(epochs=epochs, **train)
 
 
 def test_summarize() -> None:

@@ -6,6 +6,7 @@ group of two seeds and a grid of two runs, beside folders the search must skip.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shutil
@@ -28,8 +29,7 @@ from rnnbook.experiments.reevaluation import (
     tolerance,
 )
 from rnnbook.experiments.runs import RunConfig, train_run
-from rnnbook.models.task_model import ModelConfig
-from rnnbook.training.fit import TrainConfig
+from tests.conftest import tiny_run_config
 
 
 # -- the rule ---------------------------------------------------------------------------------
@@ -94,16 +94,7 @@ def test_the_scale_tolerance_is_the_allowed_move_in_its_direction() -> None:
 
 # -- a results tree of tiny real runs ---------------------------------------------------------
 def tiny(**changes: Any) -> RunConfig:
-    return RunConfig(
-        task="echo",
-        task_options={"seq_len": 6, "delay": 1},
-        model=ModelConfig(cell="gru", hidden_size=6),
-        train=TrainConfig(epochs=2, lr=1e-2, num_threads=1),
-        train_samples=96,
-        val_samples=32,
-        test_samples=200,
-        **changes,
-    )
+    return dataclasses.replace(tiny_run_config(test_samples=200), **changes)
 
 
 @pytest.fixture(scope="module")

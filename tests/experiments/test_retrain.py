@@ -10,20 +10,11 @@ import pytest
 from rnnbook.experiments.retrain import retrain_form
 from rnnbook.experiments.run_config import RunConfig
 from rnnbook.experiments.runs import Run
-from rnnbook.models.task_model import ModelConfig
-from rnnbook.training.fit import TrainConfig
+from tests.conftest import tiny_run_config
 
 
 def echo_config(delay: int, hidden_size: int) -> RunConfig:
-    return RunConfig(
-        task="echo",
-        task_options={"seq_len": 6, "delay": delay},
-        model=ModelConfig(cell="gru", hidden_size=hidden_size),
-        train=TrainConfig(epochs=2, lr=1e-2, num_threads=1),
-        train_samples=64,
-        val_samples=32,
-        test_samples=32,
-    )
+    return tiny_run_config(delay=delay, hidden_size=hidden_size)
 
 
 @pytest.mark.parametrize("with_loss", [False, True])

@@ -16,7 +16,7 @@ from rnnbook import SRU, SRUCell
 from rnnbook.kernels import cpp_sru, sru_layer, sru_recurrence
 from rnnbook.kernels.loader import LibraryInfo
 
-RESULTS = Path(__file__).resolve().parent.parent / "results"
+RESULTS = Path(__file__).resolve().parents[2] / "results"
 
 
 def _run(module: SRU, x: torch.Tensor, c0: torch.Tensor) -> list[torch.Tensor]:

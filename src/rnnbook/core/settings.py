@@ -21,7 +21,7 @@ import copy
 import dataclasses
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import MISSING, dataclass, field
 from typing import Any
 
@@ -81,7 +81,7 @@ def setting(
     *,
     kind: str | None = None,
     flag: str | None = None,
-    choices: tuple[str, ...] | None = None,
+    choices: tuple[str, ...] | Callable[[], Sequence[str]] | None = None,
     group: str = "",
     negate: bool = False,
     none_flag: str | None = None,
@@ -91,6 +91,9 @@ def setting(
     default_factory: Any = MISSING,
 ) -> Any:
     """A dataclass field that the command line exposes (arguments as :class:`Setting`).
+
+    ``choices`` may be a function, asked each time the settings are read (the cells a
+    registry knows when the command line is built, not when the class was defined).
 
     ``per_sitting=True`` marks a setting that may change between the sittings of one run
     (where it computes, whether bars are shown): :func:`recipe` leaves it out, so a run
@@ -143,7 +146,8 @@ def settings(cls: type, group: str = "", prefix: str = "") -> list[Setting]:
             continue
         kind, choices = _kind_of(hint)
         if meta["choices"] is not None:
-            kind, choices = "choice", tuple(meta["choices"])
+            given = meta["choices"]() if callable(meta["choices"]) else meta["choices"]
+            kind, choices = "choice", tuple(given)
         default = f.default if f.default is not MISSING else None
         cli_default = meta["cli_default"] if meta["cli_default"] is not MISSING else default
         result.append(

@@ -60,9 +60,9 @@ MANIFEST = "manifest.json"
 CONFIG = "config.json"
 """A run folder's settings (and the command that reproduces it)."""
 AGGREGATE = "aggregate.json"
-"""A group folder's index: its seeds, their commands and the summary of every metric."""
+"""The index of a group folder (its seeds, their commands, the summary of every metric)."""
 GRID_INDEX = "grid.json"
-"""A grid folder's index: the setting varied, its values, the frames and final metrics."""
+"""The index of a grid folder (the setting varied, its values, frames and final metrics)."""
 
 FolderKind = Literal["run", "group", "grid"]
 FORMAT_VERSION = 1

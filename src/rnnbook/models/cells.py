@@ -115,6 +115,9 @@ class Recurrence:
         multiplicative: whether the cell has ``weight_mx`` / ``weight_mh`` (mLSTM, mGRU).
         project: ``(x (..., I), params) -> tuple of (..., ·) tensors``.
         step: ``(projected slice at t, state, params) -> new state``.
+        forget_gate: the layout of its forget gate, which chrono and forget-bias
+            initialisation set (:mod:`rnnbook.models.init`): ``"lstm"`` (rows ``[H, 2H)`` of
+            ``b_ih``/``b_hh``, gate order ``i, f, g, o``), or ``None`` without one.
     """
 
     name: str
@@ -123,6 +126,7 @@ class Recurrence:
     multiplicative: bool
     project: Callable[[Tensor, Params], tuple[Tensor, ...]]
     step: Callable[[tuple[Tensor, ...], State, Params], State]
+    forget_gate: str | None = None
 
 
 def _w(params: Params, name: str) -> Tensor:
@@ -220,9 +224,9 @@ def mgru_step(proj: tuple[Tensor, ...], state: State, params: Params) -> State:
 
 RNN_TANH = Recurrence("RNN", 1, False, False, _project_ih, _rnn_tanh_step)
 RNN_RELU = Recurrence("RNN", 1, False, False, _project_ih, _rnn_relu_step)
-LSTM_RECURRENCE = Recurrence("LSTM", 4, True, False, _project_ih, lstm_step)
+LSTM_RECURRENCE = Recurrence("LSTM", 4, True, False, _project_ih, lstm_step, "lstm")
 GRU_RECURRENCE = Recurrence("GRU", 3, False, False, _project_ih, gru_step)
-MLSTM_RECURRENCE = Recurrence("MLSTM", 4, True, True, _project_ih_mx, mlstm_step)
+MLSTM_RECURRENCE = Recurrence("MLSTM", 4, True, True, _project_ih_mx, mlstm_step, "lstm")
 MGRU_RECURRENCE = Recurrence("MGRU", 3, False, True, _project_ih_mx, mgru_step)
 
 

@@ -1,8 +1,12 @@
 r"""Forget-gate initialisations: chrono (Tallec & Ollivier 2018) and a constant forget bias.
 
 Both act on every module with a forget gate found inside ``module`` (the module itself
-included): rnnbook's and torch's LSTMs and LSTM cells (gate order ``i, f, g, o``, so the
-names match), rnnbook's MLSTM, and the SRU (whose input gate is :math:`1 - f_t`).
+included). Which modules have one, and where, each module declares itself
+(:func:`forget_gate_of`): a recurrence's ``forget_gate``
+(:class:`rnnbook.models.cells.Recurrence`: the LSTM and MLSTM, their cells and layers, gate
+order ``i, f, g, o``), or a module's own ``forget_gate`` attribute (the SRU, whose input
+gate is :math:`1 - f_t`, or a cell registered by a user); torch's LSTMs are the one
+family named here.
 Biases are split between ``bias_ih`` and ``bias_hh``: the whole value goes to
 ``bias_ih`` and the ``bias_hh`` entries of the gate are zeroed, so the sum is exact.
 """
@@ -13,12 +17,39 @@ import torch
 from torch import Tensor, nn
 
 from rnnbook.core.checks import check_finite
-from rnnbook.models.cells import LSTMCell, MLSTMCell
-from rnnbook.models.layers import LSTM, MLSTM
-from rnnbook.models.sru import SRU, SRUCell
+from rnnbook.models.cells import Recurrence
 
-_LSTM_LIKE = (LSTM, MLSTM, LSTMCell, MLSTMCell, nn.LSTM, nn.LSTMCell)
-_SRU_LIKE = (SRU, SRUCell)
+__all__ = ["FORGET_GATES", "chrono_init_", "forget_bias_init_", "forget_gate_of"]
+
+FORGET_GATES = ("lstm", "sru")
+"""The forget-gate layouts these initialisations know (see :func:`forget_gate_of`)."""
+
+
+def forget_gate_of(module: nn.Module) -> str | None:
+    """The layout of ``module``'s own forget gate, as the module declares it; ``None``: none.
+
+    ``"lstm"``: ``bias_ih*``/``bias_hh*`` with the forget gate in rows ``[H, 2H)``;
+    ``"sru"``: every ``bias*`` parameter holds ``(b_f, b_r)``. Read from the module's
+    recurrence (:attr:`rnnbook.models.cells.Recurrence.forget_gate`), else its
+    ``forget_gate`` attribute, else ``"lstm"`` for :class:`torch.nn.LSTM` and
+    :class:`torch.nn.LSTMCell`.
+
+    Raises:
+        ValueError: a declared layout not in :data:`FORGET_GATES`.
+    """
+    recurrence = getattr(module, "recurrence", None)
+    if isinstance(recurrence, Recurrence):
+        declared = recurrence.forget_gate
+    elif isinstance(module, (nn.LSTM, nn.LSTMCell)):
+        declared = "lstm"
+    else:
+        declared = getattr(module, "forget_gate", None)
+    if declared is not None and declared not in FORGET_GATES:
+        raise ValueError(
+            f"forget_gate_of: {type(module).__name__} declares forget_gate={declared!r}; "
+            f"expected one of {FORGET_GATES} or None"
+        )
+    return declared
 
 
 def _gated_biases(caller: str, module: nn.Module) -> list[tuple[str, Tensor, Tensor | None]]:
@@ -27,12 +58,13 @@ def _gated_biases(caller: str, module: nn.Module) -> list[tuple[str, Tensor, Ten
     gated = False
     for sub in module.modules():
         params = dict(sub.named_parameters(recurse=False))
-        if isinstance(sub, _LSTM_LIKE):
+        kind = forget_gate_of(sub)
+        if kind == "lstm":
             gated = True
             for name, bias_ih in params.items():
                 if name.startswith("bias_ih"):
                     found.append(("lstm", bias_ih, params[name.replace("bias_ih", "bias_hh")]))
-        elif isinstance(sub, _SRU_LIKE):
+        elif kind == "sru":
             gated = True
             found.extend(("sru", p, None) for n, p in params.items() if n.startswith("bias"))
     if not gated:

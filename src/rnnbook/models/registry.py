@@ -60,6 +60,39 @@ _REGISTRY: dict[str, Callable[..., nn.Module]] = {
     "torch-lstm": TorchLSTM,
     "torch-gru": TorchGRU,
 }
+_BUILT_IN = frozenset(_REGISTRY)
+
+
+def register_rnn(name: str, factory: Callable[..., nn.Module]) -> None:
+    """Make a recurrent module buildable by name, everywhere a cell name is accepted.
+
+    ``factory(input_size, hidden_size, num_layers=..., dropout=...)`` must return a module
+    with the contract above. From then on :func:`make_rnn`, ``ModelConfig(cell=name)``,
+    ``rnnbook train --cell name`` and :func:`rnnbook.experiments.runs.load_run` know it;
+    whether chrono and forget-bias initialisation apply is the module's own declaration
+    (``forget_gate``, see :mod:`rnnbook.models.init`).
+
+    Raises:
+        ValueError: ``name`` is empty, has spaces, is taken, or ``factory`` is not callable.
+    """
+    if not isinstance(name, str) or not name or any(c.isspace() for c in name):
+        raise ValueError(f"register_rnn: expected a name without spaces, got {name!r}")
+    if name in _REGISTRY:
+        raise ValueError(f"register_rnn: {name!r} is taken; expected a new name")
+    if not callable(factory):
+        raise ValueError(f"register_rnn: expected a callable factory, got {type(factory).__name__}")
+    _REGISTRY[name] = factory
+
+
+def unregister_rnn(name: str) -> None:
+    """Forget a name given to :func:`register_rnn` (the built-in modules stay).
+
+    Raises:
+        ValueError: ``name`` is not registered, or is built in.
+    """
+    if name in _BUILT_IN or name not in _REGISTRY:
+        raise ValueError(f"unregister_rnn: expected a registered name, got {name!r}")
+    del _REGISTRY[name]
 
 
 def available_rnns() -> list[str]:

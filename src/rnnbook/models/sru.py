@@ -11,7 +11,7 @@ kernel on the CPU, a Triton kernel on CUDA, or the reference loop in PyTorch ops
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -90,6 +90,8 @@ def _check_alphas(module: str, state: Any, alphas: list[float]) -> None:
 
 
 class SRUCell(nn.Module):
+    forget_gate: ClassVar[str] = "sru"  # b_f, the first half of the bias (rnnbook.models.init)
+
     def __init__(
         self, input_size: int, hidden_size: int, bias: bool = True, *, highway_bias: float = 0.0
     ) -> None:
@@ -177,6 +179,7 @@ SRUCell.__doc__ = (
 
 class SRU(LayerStack):
     STATE_NAMES = ("c_0",)
+    forget_gate: ClassVar[str] = "sru"
 
     def __init__(
         self,

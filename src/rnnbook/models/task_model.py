@@ -66,8 +66,8 @@ class ModelConfig:
 
     cell: str = setting(
         "lstm",
-        f"recurrent module: {', '.join(available_rnns())}",
-        choices=tuple(available_rnns()),
+        "recurrent module, a name from rnnbook.available_rnns()",
+        choices=available_rnns,  # asked when the parser is built: registered cells included
     )
     hidden_size: int = setting(64, "hidden units per layer", kind="positive_int")
     num_layers: int = setting(1, "stacked recurrent layers", kind="positive_int")

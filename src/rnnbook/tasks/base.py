@@ -61,8 +61,9 @@ absurd size fails at once with a message instead of exhausting the machine's mem
 
 
 MAX_SAMPLES = 10_000_000
-"""Most sequences in one data set: a hundred times the largest the book uses (100,000 adding
-sequences); a typo such as ``--test-samples 1000000000000`` would otherwise run for days."""
+"""The most sequences in one data set, a hundred times the largest the book uses (100,000
+adding sequences); a typo such as ``--test-samples 1000000000000`` would otherwise run for
+days."""
 
 
 def check_samples(caller: str, name: str, value: int) -> int:
