@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
 
 from rnnbook.cli.commands import main
 from rnnbook.experiments.folders import write_manifest
@@ -150,6 +151,12 @@ def _damaged_checkpoint(ws: Path) -> list[str]:
             "--out", "new", "--resume"]  # fmt: skip
 
 
+def _checkpoint_without_keys(ws: Path) -> list[str]:
+    argv = _damaged_checkpoint(ws)
+    torch.save({"format": 1, "model": {}}, ws / ".new.partial" / "checkpoint.pt")
+    return argv
+
+
 def _forced_backend(ws: Path) -> list[str]:
     os.environ.update(RNNBOOK_SRU_BACKEND="cpp", CXX=str(ws / "no-compiler"))
     os.environ["RNNBOOK_CACHE_DIR"] = str(ws / "kernel-cache")
@@ -174,6 +181,7 @@ CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
     "evaluate-samples-1e12": (_huge_test_set, "<= 10,000,000"),
     "train-hidden-size-1e9": (_huge_hidden_size, "too large to build"),
     "resume-damaged-checkpoint": (_damaged_checkpoint, "not a readable checkpoint"),
+    "resume-checkpoint-without-keys": (_checkpoint_without_keys, "is damaged"),
     "forced-backend-no-compiler": (_forced_backend, "RNNBOOK_SRU_BACKEND=cpp, but the C++"),
 }
 

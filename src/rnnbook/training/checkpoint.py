@@ -103,26 +103,34 @@ def load_checkpoint(
         raise ValueError(f"resume: {path} is not a readable checkpoint ({message})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
         raise ValueError(f"resume: {path} is not a checkpoint written by this version")
-    changed = differences(payload["config"], recipe(config))
+    try:
+        changed = differences(payload["config"], recipe(config))
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"resume: {path} is damaged (its settings: {error!r})") from None
     if changed:
         raise ValueError(
             f"resume: the checkpoint {path} was written with other settings "
             f"({', '.join(changed)}); "
             "resume with the same command, or start over with --overwrite"
         )
-    model.load_state_dict(payload["model"])
-    optimizer.load_state_dict(payload["optimizer"])
-    if scheduler is not None:
-        scheduler.load_state_dict(payload["scheduler"])
-    torch.set_rng_state(payload["rng"].cpu())
-    if payload["cuda_rng"] is not None and device.type == "cuda":
-        torch.cuda.set_rng_state(payload["cuda_rng"].cpu(), device)
-    generator.set_state(payload["shuffle"].cpu())
-    return TrainingState(
-        history=payload["history"],
-        best_loss=float(payload["best_loss"]),
-        best_state=payload["best_state"],
-        stale=int(payload["stale"]),
-        step=int(payload["step"]),
-        elapsed=float(payload["elapsed"]),
-    )
+    try:
+        model.load_state_dict(payload["model"])
+        optimizer.load_state_dict(payload["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(payload["scheduler"])
+        torch.set_rng_state(payload["rng"].cpu())
+        if payload["cuda_rng"] is not None and device.type == "cuda":
+            torch.cuda.set_rng_state(payload["cuda_rng"].cpu(), device)
+        generator.set_state(payload["shuffle"].cpu())
+        state = TrainingState(
+            history=payload["history"],
+            best_loss=float(payload["best_loss"]),
+            best_state=payload["best_state"],
+            stale=int(payload["stale"]),
+            step=int(payload["step"]),
+            elapsed=float(payload["elapsed"]),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(f"resume: {path} is damaged ({message})") from None
+    return state
