@@ -87,12 +87,22 @@ def test_a_state_dict_round_trip_keeps_the_output(name: str) -> None:
 def test_sru_weights_refuse_a_module_with_another_skip_scale(cls: str) -> None:
     trained = getattr(rnnbook, cls)(4, 4, highway_bias=-2.0)
     other = getattr(rnnbook, cls)(4, 4, highway_bias=0.0)
-    with pytest.raises(ValueError, match=r"trained with skip scales alpha") as error:
+    with pytest.raises(ValueError, match=r"saved with alphas = \[") as error:
         other.load_state_dict(trained.state_dict())
     assert "\n" not in str(error.value)
 
 
-def test_sru_weights_saved_before_the_scale_was_recorded_still_load() -> None:
+@pytest.mark.parametrize("cls", ["RNN", "RNNCell"])
+def test_rnn_weights_refuse_a_module_with_another_nonlinearity(cls: str) -> None:
+    trained = getattr(rnnbook, cls)(4, 4, nonlinearity="relu")
+    other = getattr(rnnbook, cls)(4, 4, nonlinearity="tanh")
+    with pytest.raises(ValueError, match=r"saved with nonlinearity = 'relu'.*has nonlinearity"):
+        other.load_state_dict(trained.state_dict())
+    other_relu = getattr(rnnbook, cls)(4, 4, nonlinearity="relu")
+    other_relu.load_state_dict(trained.state_dict())  # the same setting loads
+
+
+def test_weights_saved_before_the_settings_were_recorded_still_load() -> None:
     module = rnnbook.SRU(4, 4, num_layers=2)
     legacy = {k: v for k, v in module.state_dict().items() if not k.endswith("_extra_state")}
     fresh = rnnbook.SRU(4, 4, num_layers=2)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import torch
 import torch.nn.functional as F
@@ -265,6 +265,52 @@ def make_parameters(
 # ----------------------------------------------------------------------------- cells
 
 
+class SavedSettings:
+    """Constructor settings that change a module's output, saved and checked with its weights.
+
+    ``torch.nn`` saves parameters and buffers only, so weights trained by a ``relu`` RNN
+    load silently into a ``tanh`` one (or an SRU's into one with another skip scale) and
+    give other outputs. A module with such settings lists them in :meth:`saved_settings`:
+    they travel in ``state_dict`` as ``_extra_state``, and loading weights into a module
+    whose settings differ raises a one-line ``ValueError``. Weights saved before the
+    settings were recorded (no ``_extra_state``) still load: the module's own are kept.
+    """
+
+    def saved_settings(self) -> dict[str, Any]:
+        """The settings to save, as JSON-like values."""
+        raise NotImplementedError
+
+    def get_extra_state(self) -> dict[str, Any]:
+        """What ``state_dict`` saves beside the weights: :meth:`saved_settings`."""
+        return self.saved_settings()
+
+    def set_extra_state(self, state: Any) -> None:
+        """Check saved settings against this module's; they must be equal."""
+        own, name = self.saved_settings(), type(self).__name__
+        if not isinstance(state, dict) or set(state) != set(own):
+            raise ValueError(f"{name}: expected saved settings {sorted(own)}, got {state!r}")
+        differ = [key for key in own if not _same_setting(state[key], own[key])]
+        if differ:
+            saved = ", ".join(f"{key} = {state[key]!r}" for key in differ)
+            mine = ", ".join(f"{key} = {own[key]!r}" for key in differ)
+            raise ValueError(
+                f"{name}: these weights were saved with {saved}, but this module has {mine}; "
+                "build it with the settings they were trained with"
+            )
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
+        state_dict.setdefault(prefix + "_extra_state", self.get_extra_state())  # older files
+        super()._load_from_state_dict(state_dict, prefix, *args)  # type: ignore[misc]
+
+
+def _same_setting(a: Any, b: Any) -> bool:
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same_setting(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-12)
+    return type(a) is type(b) and bool(a == b)
+
+
 class _Cell(nn.Module):
     """Shared plumbing of the single-step cells (parameters, checks, unbatched input)."""
 
@@ -313,7 +359,7 @@ class _Cell(nn.Module):
         return new
 
 
-class RNNCell(_Cell):
+class RNNCell(SavedSettings, _Cell):
     r"""An Elman RNN cell, one time step (same parameters as :class:`torch.nn.RNNCell`).
 
     .. math::
@@ -344,6 +390,10 @@ class RNNCell(_Cell):
     ) -> None:
         super().__init__(rnn_recurrence(nonlinearity, "RNNCell"), input_size, hidden_size, bias)
         self.nonlinearity = nonlinearity
+
+    def saved_settings(self) -> dict[str, Any]:
+        """``nonlinearity``: the same weights give other outputs under the other one."""
+        return {"nonlinearity": self.nonlinearity}
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         """Run one time step; shapes as in the class docstring."""

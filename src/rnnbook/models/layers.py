@@ -17,7 +17,7 @@ own fused layers.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +31,7 @@ from rnnbook.models.cells import (
     MLSTM_RECURRENCE,
     Params,
     Recurrence,
+    SavedSettings,
     State,
     check_floating,
     check_state,
@@ -258,7 +259,7 @@ class _CellStateStack(_GatedStack):
         return output, state_n
 
 
-class RNN(_HiddenStateStack):
+class RNN(SavedSettings, _HiddenStateStack):
     def __init__(
         self,
         input_size: int,
@@ -275,6 +276,10 @@ class RNN(_HiddenStateStack):
             self, recurrence, input_size, hidden_size, num_layers, bias, batch_first, dropout
         )
         self.nonlinearity = nonlinearity
+
+    def saved_settings(self) -> dict[str, Any]:
+        """``nonlinearity``: the same weights give other outputs under the other one."""
+        return {"nonlinearity": self.nonlinearity}
 
 
 class LSTM(_CellStateStack):

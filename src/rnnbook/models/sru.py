@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from rnnbook.core.checks import check_finite, refuse_torchscript
 from rnnbook.kernels import sru_layer, sru_step
 from rnnbook.kernels.backends import check_forced_backend
-from rnnbook.models.cells import State, check_state, check_step_input
+from rnnbook.models.cells import SavedSettings, State, check_state, check_step_input
 from rnnbook.models.layers import LayerStack, check_sizes
 
 Mode = Literal["fast", "reference"]
@@ -70,26 +70,7 @@ def _alpha(module: str, input_size: int, hidden_size: int, highway_bias: float) 
     return math.sqrt(1.0 + 2.0 * math.exp(bias)) if input_size == hidden_size else 1.0
 
 
-def _check_alphas(module: str, state: Any, alphas: list[float]) -> None:
-    """Raise a one-line ``ValueError`` unless ``state`` records exactly ``alphas``."""
-    saved = state.get("alphas") if isinstance(state, dict) else None
-    if not (
-        isinstance(saved, list)
-        and len(saved) == len(alphas)
-        and all(isinstance(a, float) for a in saved)
-    ):
-        raise ValueError(
-            f"{module}: expected saved skip scales as {{'alphas': [{len(alphas)} floats]}}, "
-            f"got {state!r}"
-        )
-    if any(not math.isclose(a, b, rel_tol=1e-12) for a, b in zip(saved, alphas, strict=True)):
-        raise ValueError(
-            f"{module}: these weights were trained with skip scales alpha = {saved}, but "
-            f"this module has {alphas}; build it with the highway_bias they were trained with"
-        )
-
-
-class SRUCell(nn.Module):
+class SRUCell(SavedSettings, nn.Module):
     forget_gate: ClassVar[str] = "sru"  # b_f, the first half of the bias (rnnbook.models.init)
 
     def __init__(
@@ -114,19 +95,9 @@ class SRUCell(nn.Module):
         """Called by ``torch.jit.script``: refused in one line (:func:`refuse_torchscript`)."""
         refuse_torchscript(self)
 
-    def get_extra_state(self) -> dict[str, list[float]]:
-        """The skip scales α, saved with the weights: they change the output (:func:`_alpha`)."""
+    def saved_settings(self) -> dict[str, Any]:
+        """The skip scales α: the same weights give other outputs under another one."""
         return {"alphas": [self.alpha]}
-
-    def set_extra_state(self, state: Any) -> None:
-        """Check that saved weights meet the skip scales they were trained with."""
-        _check_alphas(type(self).__name__, state, [self.alpha])
-
-    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
-        # weights saved before the scales were recorded (the committed runs) carry none:
-        # their config.json rebuilt this module with the setting they were trained with
-        state_dict.setdefault(prefix + "_extra_state", self.get_extra_state())
-        super()._load_from_state_dict(state_dict, prefix, *args)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Run one time step; shapes as in the class docstring."""
@@ -177,7 +148,7 @@ SRUCell.__doc__ = (
 )
 
 
-class SRU(LayerStack):
+class SRU(SavedSettings, LayerStack):
     STATE_NAMES = ("c_0",)
     forget_gate: ClassVar[str] = "sru"
 
@@ -215,19 +186,9 @@ class SRU(LayerStack):
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, mode={self.mode!r}"
 
-    def get_extra_state(self) -> dict[str, list[float]]:
-        """The skip scales α, saved with the weights: they change the output (:func:`_alpha`)."""
+    def saved_settings(self) -> dict[str, Any]:
+        """The skip scales α: the same weights give other outputs under another one."""
         return {"alphas": list(self.alphas)}
-
-    def set_extra_state(self, state: Any) -> None:
-        """Check that saved weights meet the skip scales they were trained with."""
-        _check_alphas(type(self).__name__, state, self.alphas)
-
-    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
-        # weights saved before the scales were recorded (the committed runs) carry none:
-        # their config.json rebuilt this module with the setting they were trained with
-        state_dict.setdefault(prefix + "_extra_state", self.get_extra_state())
-        super()._load_from_state_dict(state_dict, prefix, *args)
 
     def run_layer(self, layer: int, x: Tensor, state: State) -> tuple[Tensor, Tensor]:
         """Run one layer over ``x`` (T, N, I_layer) from ``c0`` (N, H); return ``(h, c_T)``.
