@@ -3,18 +3,72 @@
 Run by `make browser` (part of `make test`) after `make book`. Chromium is Debian's
 (`apt-get install chromium`), driven by Python playwright; playwright's own browser
 download is never used.
+
+This file also lets a bare ``pytest`` from the repository root pass right after
+``make install``: suites that need what ``make install`` does not provide are marked
+(``browser``: the built site and Chromium; ``triton``: Triton, from requirements-test.txt)
+and, when ``pytest`` runs with its default test paths and what they need is missing, are
+deselected with one line saying which command runs them. Named on the command line
+(``pytest tests/browser``, as ``make browser`` does) they run, and fail if they cannot.
+``make test`` provides everything, so nothing is deselected or skipped there.
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
+import importlib.util
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from browser_support import CHROMIUM_FLAGS, SITE, chromium_path
+
+
+def _missing(marker: str) -> str | None:
+    """Why the suite marked ``marker`` cannot run here, or None when it can."""
+    if marker == "browser":
+        if not (SITE / "index.html").exists():
+            return "no built site"
+        if chromium_path() is None:
+            return "no Chromium"
+    if marker == "triton" and importlib.util.find_spec("triton") is None:
+        return "no Triton"
+    return None
+
+
+_RUN_BY = {"browser": "make browser", "triton": "make unit"}
+_DESELECTED_KEY = pytest.StashKey[list[str]]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.args_source != pytest.Config.ArgsSource.TESTPATHS:
+        return  # tests named on the command line run, whatever they need
+    notes: list[str] = []
+    drop: list[pytest.Item] = []
+    for marker, command in _RUN_BY.items():
+        marked = [item for item in items if item.get_closest_marker(marker)]
+        reason = _missing(marker)
+        if marked and reason:
+            drop += marked
+            notes.append(
+                f"deselected {len(marked)} {marker} tests ({reason}): `{command}` runs them"
+            )
+    if not drop:
+        return
+    dropped = set(map(id, drop))
+    keep = [item for item in items if id(item) not in dropped]
+    config.hook.pytest_deselected(items=drop)
+    items[:] = keep
+    config.stash[_DESELECTED_KEY] = notes
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    for note in config.stash.get(_DESELECTED_KEY, []):
+        terminalreporter.write_line(note)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -12,6 +12,8 @@ from urllib.parse import unquote, urljoin, urlparse
 import pytest
 from browser_support import ROOT, SITE, toc_pages
 
+pytestmark = pytest.mark.browser
+
 PAGES = toc_pages()
 CHAPTERS = [page for page in PAGES if (ROOT / page.replace(".html", ".ipynb")).exists()]
 
@@ -23,14 +25,26 @@ class Visit:
     page: Any
     console_errors: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
+    transferred: dict[str, int] = field(default_factory=dict)  # url: bytes (body + headers)
 
 
-def visit(browser: Any, url: str, color_scheme: str = "light") -> Visit:
+def _count_bytes(record: Visit, request: Any) -> None:
+    sizes = request.sizes()
+    record.transferred[request.url] = sizes["responseBodySize"] + sizes["responseHeadersSize"]
+
+
+def visit(browser: Any, url: str, color_scheme: str = "light", width: int = 1280) -> Visit:
+    """Open ``url`` in a new context; ``width`` 390 is a phone (a touch screen, mobile UA)."""
+    phone = width < 600
     context = browser.new_context(
-        color_scheme=color_scheme, viewport={"width": 1280, "height": 900}
+        color_scheme=color_scheme,
+        viewport={"width": width, "height": 844 if phone else 900},
+        is_mobile=phone,
+        has_touch=phone,
     )
     page = context.new_page()
     record = Visit(page)
+    page.on("requestfinished", lambda request: _count_bytes(record, request))
     page.on(
         "console",
         lambda message: message.type == "error" and record.console_errors.append(message.text),
@@ -59,6 +73,13 @@ def test_page_loads_without_errors_and_every_image_shows(
 ) -> None:
     record = visit(browser, base_url + path)
     assert record.console_errors == [], f"{path}: console errors"
+    assert record.failed_requests == [], f"{path}: failed requests"
+    # a slider's hidden frames load when first shown (loading=lazy): load them all now
+    record.page.evaluate(
+        "() => Promise.all([...document.querySelectorAll('img[loading=lazy]')].map((img) =>"
+        " { img.loading = 'eager'; return img.complete ? null"
+        " : new Promise((done) => { img.onload = img.onerror = done; }); }))"
+    )
     assert record.failed_requests == [], f"{path}: failed requests"
     broken = record.page.eval_on_selector_all(
         "img", "imgs => imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
@@ -188,7 +209,9 @@ def test_no_internal_link_is_broken(site: Path) -> None:
                 broken.append(f"{page.relative_to(site)} -> {href}")
                 continue
             if url.fragment and target.suffix == ".html":
-                anchors = parsed.setdefault(target, _parse(target)).ids
+                if target not in parsed:  # parse each page once (setdefault would not)
+                    parsed[target] = _parse(target)
+                anchors = parsed[target].ids
                 if unquote(url.fragment) not in anchors:
                     broken.append(f"{page.relative_to(site)} -> {href} (no such anchor)")
     assert broken == [], "broken internal links:\n" + "\n".join(broken[:30])
@@ -200,7 +223,12 @@ def test_every_toc_page_was_built(site: Path) -> None:
     assert re.search(r"book/intro\.html", (site / "index.html").read_text())
 
 
-SLIDER_PAGES = [page for page in CHAPTERS if "rnnbook-slider" in (SITE / page).read_text()]
+# Read from the notebooks, not the built pages, so that collecting needs no built site.
+SLIDER_PAGES = [
+    page
+    for page in CHAPTERS
+    if "rnnbook-slider" in (ROOT / page.replace(".html", ".ipynb")).read_text()
+]
 
 
 def test_some_chapter_has_a_static_slider() -> None:
@@ -320,7 +348,8 @@ def settle(page: Any, path: str) -> None:
         # MathJax 3 resolves startup.promise once the first typeset is done
         page.evaluate("() => window.MathJax?.startup?.promise?.then(() => true) ?? true")
     page.evaluate(
-        "() => Promise.all([document.fonts.ready, ...[...document.images].map((img) =>"
+        "() => Promise.all([document.fonts.ready, ...[...document.images]"
+        ".filter((img) => img.loading !== 'lazy').map((img) =>"
         " img.complete ? null : new Promise((done) => { img.onload = img.onerror = done; }))])"
     )
 

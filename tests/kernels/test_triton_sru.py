@@ -114,6 +114,7 @@ def interpreted() -> dict[str, Any]:
     return report
 
 
+@pytest.mark.triton
 @pytest.mark.parametrize("name", [case[0] for case in CASES])
 def test_triton_kernel_equals_reference(interpreted: dict[str, Any], name: str) -> None:
     result = interpreted[name]

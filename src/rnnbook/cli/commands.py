@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from rnnbook import __version__
 from rnnbook.cli.arguments import (
     UsageError,
     add_run_arguments,
@@ -40,6 +41,7 @@ from rnnbook.cli.arguments import (
     train_command,
 )
 from rnnbook.core.files import write_atomic
+from rnnbook.core.paths import find_run
 from rnnbook.tasks import available_tasks, task_options
 
 if TYPE_CHECKING:
@@ -61,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="rnnbook", description="Recurrent networks with PyTorch: the book's experiments."
     )
+    parser.add_argument("--version", action="version", version=f"rnnbook {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     tasks = commands.add_parser("tasks", help="list the tasks, their options and defaults")
@@ -99,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate", help="re-evaluate a run folder on fresh data; prints a JSON line of metrics"
     )
     evaluate.add_argument(
-        "run", metavar="DIR", help="a run folder or group written by `rnnbook train`"
+        "run",
+        metavar="DIR",
+        help="a run folder or group written by `rnnbook train`, or a committed run's name",
     )
     evaluate.add_argument(
         "--seed",
@@ -350,11 +355,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     record: dict[str, Any] = {"command": args.line}
-    if not is_group(args.run):
-        record["metrics"] = _evaluate_run(load_run(args.run), args)
+    folder = find_run(args.run)  # a path, or a committed run's name such as adding-T100
+    if not is_group(folder):
+        record["metrics"] = _evaluate_run(load_run(folder), args)
         print(json.dumps(record["metrics"]))
     else:
-        group = load_group(args.run)
+        group = load_group(folder)
         results = {}
         for seed, run in group.runs.items():
             results[seed] = _evaluate_run(run, args)
@@ -421,7 +427,9 @@ def _cmd_manifest(args: argparse.Namespace) -> None:
 
     done, skipped = 0, []
     for name in args.folders:
-        folder = Path(name)
+        # a bare name that is no folder here is a committed run's name (adding-T100)
+        bare = not Path(name).exists() and Path(name).name == name
+        folder = find_run(name) if bare else Path(name)
         kind = folder_kind(folder)
         if kind is None:
             skipped.append(str(folder))

@@ -10,13 +10,20 @@ decorator) and applies its sizes to the axes it drew on, including axes the chap
 itself. Figures are :data:`COLUMN_WIDTH` inches wide at most, the book's text column at
 100 dpi (about 750 px), so they are shown at full size; :func:`column_axes` makes a
 figure of that width with one panel per row. Backgrounds are opaque white, so a figure
-reads the same in the light and the dark theme. Diagrams (unrolled networks, cells,
-dependencies) live in :mod:`rnnbook.figures.diagrams`.
+reads the same wherever it is shown; the book's dark theme shows it inverted, hues kept,
+on the page's own dark background (``book/_static/rnnbook.css``). Diagrams (unrolled
+networks, cells, dependencies) live in :mod:`rnnbook.figures.diagrams`.
+
+Every figure has alt text: :func:`describe_figure` says in one line what it shows (its
+title, axes, series, a diagram's labels). In IPython it is the figure's text form, which
+the notebook stores beside the PNG and the site uses as the image's ``alt``.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -35,6 +42,7 @@ __all__ = [
     "STYLE",
     "axes_or_new",
     "column_axes",
+    "describe_figure",
     "plot_gradient_norms",
     "plot_histories",
     "plot_loss_and_metric",
@@ -405,3 +413,101 @@ def plot_timing_bars(
     ax.grid(False, axis="x")
     ax.legend(loc="upper left")
     return ax
+
+
+# --- Alt text: what a figure shows, in words, for readers who cannot see it --------------
+
+_TEX_WORDS = {"odot": "⊙", "times": "×", "cdot": "·", "partial": "∂", "sigma": "σ",
+              "alpha": "α", "rho": "ρ", "tanh": "tanh", "tilde": "~", "ldots": "…",
+              "mathrm": "", "mathbf": "", "mathit": "", "text": "", "operatorname": "",
+              "left": "", "right": ""}  # fmt: skip
+_TEX = re.compile(r"\\([A-Za-z]+)")
+_MARKUP = re.compile(r"[${}]|\\[,;!]")  # braces, dollars and spacing commands
+
+
+def _plain(text: str) -> str:
+    """Mathtext as a screen reader can say it: ``$f_t \\odot c_{t-1}$`` → ``f_t ⊙ c_t-1``."""
+    words = _TEX.sub(lambda match: _TEX_WORDS.get(match[1], f" {match[1]} "), text)
+    words = words.replace("\\|", "‖")  # a norm
+    return " ".join(_MARKUP.sub("", words).split())
+
+
+def _listed(items: Sequence[str], most: int = 8) -> str:
+    shown = [item for item in dict.fromkeys(items) if item][:most]
+    more = len(dict.fromkeys(items)) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def _describe_axes(ax: Axes) -> str:
+    """One panel: its title, axes, series (legend entries or counts) and its text labels."""
+    parts = []
+    if ax.get_title():
+        parts.append(f"“{_plain(ax.get_title())}”")
+    for name, axis, scale in (("x", ax.xaxis, ax.get_xscale()), ("y", ax.yaxis, ax.get_yscale())):
+        label = _plain(axis.get_label_text())
+        if label and ax.axison:
+            said = scale == "linear" or scale in label
+            parts.append(f"{name}: {label}" + ("" if said else f" ({scale} scale)"))
+    _, labels = ax.get_legend_handles_labels()
+    series = [_plain(label) for label in labels if not label.startswith("_")]
+    if series:
+        parts.append("series: " + _listed(series))
+    elif ax.axison and (ax.lines or ax.collections or ax.images):  # a diagram's strokes: no
+        kinds = [("line", len(ax.lines)), ("point set", len(ax.collections))]
+        kinds += [("image", len(ax.images))]
+        parts.append(", ".join(f"{n} {kind}{'s' * (n > 1)}" for kind, n in kinds if n))
+    if not ax.axison or not (ax.lines or ax.collections or ax.images):
+        texts = [_plain(text.get_text()) for text in ax.texts if text.get_visible()]
+        labels = [text for text in texts if any(char.isalnum() for char in text)]
+        if labels:
+            parts.append("a diagram labelled " + _listed(labels, most=12))
+    return "; ".join(parts) if parts else "an empty panel"
+
+
+def describe_figure(figure: Figure) -> str:
+    """Alt text for ``figure``: its title, then each panel's title, axes, series and labels.
+
+    Chapters show it wherever the figure is shown: in Jupyter it is the figure's
+    ``text/plain`` form (registered below when IPython runs), and the book's site takes
+    each image's ``alt`` from there (``book/_ext/rnnbook_site.py``). It is built from what
+    the figure draws, so it changes when the figure does.
+
+    Returns:
+        One line, e.g. ``'Figure: “Loss”; x: epoch; y: loss (log scale); series: LSTM, RNN'``.
+    """
+    if not isinstance(figure, Figure):
+        raise ValueError(f"describe_figure: expected a matplotlib Figure, got {figure!r}")
+    panels = [ax for ax in figure.axes if ax.get_visible()]
+    title = figure.get_suptitle() if hasattr(figure, "get_suptitle") else ""
+    head = "Figure" + (f" “{_plain(title)}”" if title else "")
+    if len(panels) == 1:
+        return f"{head}: {_describe_axes(panels[0])}"
+    described = [f"panel {n}: {_describe_axes(ax)}" for n, ax in enumerate(panels, start=1)]
+    return f"{head} with {len(panels)} panels. " + ". ".join(described)
+
+
+def _register_alt_text() -> None:
+    """In IPython, show a figure's text form as :func:`describe_figure` (its alt text)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # the package without Jupyter
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    formatter = shell.display_formatter.formatters["text/plain"]
+
+    def register(*_: object) -> None:
+        formatter.for_type(Figure, lambda fig, printer, cycle: printer.text(describe_figure(fig)))
+
+    # Setting up the inline backend removes every formatter's Figure entry (IPython's
+    # select_figure_formats), so the entry is put back before each cell and after it, before
+    # the backend shows the cell's figures.
+    if "inline" in str(plt.get_backend()):  # set the backend up now, not in a later cell
+        importlib.import_module("matplotlib_inline.backend_inline")
+    register()
+    shell.events.register("pre_run_cell", register)
+    shell.events.register("post_execute", register)
+
+
+_register_alt_text()
