@@ -5,15 +5,21 @@ or ``"auto"``) and only check that the name is one PyTorch knows, so a run folde
 on a GPU machine loads on any machine; :func:`resolve_device` asks whether the device
 exists when training or evaluation starts.
 
+Also :func:`eval_mode`, the other switch every evaluation flips on a model before it runs.
+
 Introduced in the crash-course chapter (small live models train on the CPU unless the
 reader asks for a GPU).
 """
 
 from __future__ import annotations
 
-import torch
+import contextlib
+from collections.abc import Iterator
 
-__all__ = ["check_device_name", "resolve_device"]
+import torch
+from torch import nn
+
+__all__ = ["check_device_name", "eval_mode", "resolve_device"]
 
 
 def check_device_name(device: str | torch.device) -> None:
@@ -54,3 +60,18 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in evaluation mode for a block, then back in the mode it was in.
+
+    >>> with eval_mode(model):  # doctest: +SKIP
+    ...     outputs = model(inputs)
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
