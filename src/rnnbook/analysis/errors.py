@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rnnbook.core.devices import eval_mode
+from rnnbook.core.repro import eval_mode
 from rnnbook.figures.tables import Table, format_table
 from rnnbook.models.task_model import SequenceModel
 from rnnbook.tasks import CopyTask, DigitSumTask, SequenceData, Task

@@ -304,9 +304,9 @@ def _evaluation_task(run: Run, args: argparse.Namespace) -> Task:
 
 
 def _evaluate_run(run: Run, args: argparse.Namespace) -> dict[str, float]:
-    from rnnbook.core.devices import resolve_device
+    from rnnbook.core.repro import resolve_device
+    from rnnbook.experiments.run_config import check_fits
     from rnnbook.training.evaluation import evaluate
-    from rnnbook.training.footprint import check_fits
 
     task = _evaluation_task(run, args)
     seed = (
@@ -338,7 +338,7 @@ def _evaluate_run(run: Run, args: argparse.Namespace) -> dict[str, float]:
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     import torch
 
-    from rnnbook.core.devices import check_device_name
+    from rnnbook.core.repro import check_device_name
     from rnnbook.experiments.folders import check_output_file
     from rnnbook.experiments.groups import is_group, load_group, summarize
     from rnnbook.experiments.runs import load_run

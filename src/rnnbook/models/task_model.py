@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnbook.core.checks import check_finite, check_fraction, check_int
-from rnnbook.core.devices import eval_mode
+from rnnbook.core.repro import eval_mode
 from rnnbook.core.settings import setting
 from rnnbook.models import init
 from rnnbook.models.layers import GRU, LSTM, MGRU, MLSTM, RNN
