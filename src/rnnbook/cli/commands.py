@@ -211,14 +211,33 @@ def _check_writable(text: str, overwrite: bool = False) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
+    """Build the run's config once and hand it to one trainer: a run, or a group of seeds.
+
+    ``train_run`` and ``train_group`` check the task options and the memory before any work.
+    """
+    from rnnbook.experiments.groups import train_group
     from rnnbook.experiments.runs import train_run
 
-    # train_run and train_group check the task options and the memory before any work
-    config = run_config_from_args(args)
     _check_writable(args.out, args.overwrite)
+    config = run_config_from_args(args)
     out = Path(args.out)
     if args.seeds is not None:
-        _train_group(args, config, out)
+        if config.train.seed != 0:
+            raise UsageError("--seed and --seeds exclude each other")
+        group = train_group(
+            config,
+            args.seeds,
+            out,
+            overwrite=args.overwrite,
+            resume=args.resume,
+            keep_diverged=False,
+        )
+        for seed, one in group.runs.items():
+            summary = {k: round(v, 6) for k, v in one.metrics["test"].items()}
+            print(f"seed {seed}: {json.dumps(summary)}")
+        test = group.aggregate["metrics"]["test"]
+        print(f"{args.task}: {len(group.runs)} seed(s); wrote {args.out}")
+        print(json.dumps({name: entry["mean"] for name, entry in test.items()}))
         return
     run = train_run(
         config, out=out, overwrite=args.overwrite, resume=args.resume, keep_diverged=False
@@ -230,27 +249,6 @@ def _cmd_train(args: argparse.Namespace) -> None:
         f"({history.stop_reason}); wrote {args.out}"
     )
     print(json.dumps(summary))
-
-
-def _train_group(args: argparse.Namespace, config: Any, out: Path) -> None:
-    from rnnbook.experiments.groups import train_group
-
-    if config.train.seed != 0:
-        raise UsageError("--seed and --seeds exclude each other")
-    group = train_group(
-        config,
-        args.seeds,
-        out,
-        overwrite=args.overwrite,
-        resume=args.resume,
-        keep_diverged=False,
-    )
-    for seed, run in group.runs.items():
-        summary = {k: round(v, 6) for k, v in run.metrics["test"].items()}
-        print(f"seed {seed}: {json.dumps(summary)}")
-    test = group.aggregate["metrics"]["test"]
-    print(f"{args.task}: {len(group.runs)} seed(s); wrote {args.out}")
-    print(json.dumps({name: entry["mean"] for name, entry in test.items()}))
 
 
 def _grid_values(text: str) -> tuple[str, list[Any]]:
