@@ -14,13 +14,13 @@ import rnnbook
 
 PACKAGE = Path(rnnbook.__file__).parent
 LAYERS = [
-    "core",  # checks, reproducibility, devices, settings, the results folder
+    "core",  # checks, reproducibility and devices, settings, the results folder
     "kernels",  # native and Triton SRU recurrences
     "tasks",  # the tasks and their data
     "models",  # cells, layers, the model built for a task
-    "training",  # fit, evaluation, checkpoints, the memory check
+    "training",  # fit and its checkpoints, evaluation
     "figures",  # plots, diagrams, tables, widgets, claims
-    "experiments",  # run, group and grid folders; re-evaluation
+    "experiments",  # run config and memory check; run, group and grid folders; re-evaluation
     "perf",  # FLOP and byte counts, timing, state vs cache
     "analysis",  # error analysis, probes, gradients, baselines, curricula, spread
     "cli",  # the command line
