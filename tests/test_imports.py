@@ -14,13 +14,13 @@ import rnnbook
 
 PACKAGE = Path(rnnbook.__file__).parent
 LAYERS = [
-    "core",  # checks, reproducibility, devices, settings, the results folder
+    "core",  # checks, reproducibility and devices, settings, the results folder
     "kernels",  # native and Triton SRU recurrences
     "tasks",  # the tasks and their data
     "models",  # cells, layers, the model built for a task
-    "training",  # fit, evaluation, checkpoints, the memory check
+    "training",  # fit and its checkpoints, evaluation
     "figures",  # plots, diagrams, tables, widgets, claims
-    "experiments",  # run, group and grid folders; re-evaluation
+    "experiments",  # run config and memory check; run, group and grid folders; re-evaluation
     "perf",  # FLOP and byte counts, timing, state vs cache
     "analysis",  # error analysis, probes, gradients, baselines, curricula, spread
     "cli",  # the command line
@@ -110,6 +110,39 @@ def test_the_graph_sees_the_package() -> None:
 def test_import_graph_has_no_cycle() -> None:
     cycle = find_cycle(import_graph())
     assert cycle is None, " → ".join(cycle or [])
+
+
+def longest_chain(graph: dict[str, set[str]]) -> list[str]:
+    """The longest import chain ``a → b → … → z`` (``a`` imports ``b``, …); the graph has no cycle.
+
+    Its length is the number of levels the modules stand on when ordered by imports: a
+    module that imports nothing of the package stands on level 1, any other one level
+    above the highest module it imports.
+    """
+    longest: dict[str, list[str]] = {}
+
+    def chain(node: str) -> list[str]:
+        if node not in longest:
+            below = [chain(nxt) for nxt in sorted(graph[node])]
+            longest[node] = [node, *max(below, key=len, default=[])]
+        return longest[node]
+
+    return max((chain(node) for node in sorted(graph)), key=len, default=[])
+
+
+MAX_LEVELS = 12
+
+
+def test_the_modules_stand_on_at_most_12_levels() -> None:
+    chain = longest_chain(import_graph())
+    assert len(chain) <= MAX_LEVELS, f"{len(chain)} levels: " + " → ".join(chain)
+
+
+def test_longest_chain_finds_the_longest() -> None:
+    graph = {"a": {"b", "d"}, "b": {"c"}, "c": set(), "d": set(), "e": {"a"}}
+    assert longest_chain(graph) == ["e", "a", "b", "c"]
+    assert longest_chain({"a": set()}) == ["a"]
+    assert longest_chain({}) == []
 
 
 def test_find_cycle_finds_one() -> None:

@@ -1,5 +1,5 @@
 """``python -m rnnbook``: the same as the ``rnnbook`` command."""
 
-from rnnbook.cli import main
+from rnnbook.cli.commands import main
 
 raise SystemExit(main())

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pytest
-from rnnbook.cell_diagrams import draw_cell
 
+from rnnbook.figures.cell_diagrams import draw_cell
 from rnnbook.figures.diagrams import draw_unrolled_rnn
 from rnnbook.figures.plots import column_axes, describe_figure
 

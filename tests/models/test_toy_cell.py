@@ -21,8 +21,13 @@ from torch import Tensor, nn
 from rnnbook.cli import main
 from rnnbook.experiments.runs import load_run
 from rnnbook.models.init import forget_bias_init_, forget_gate_of
-from rnnbook.models.registry import available_rnns, make_rnn, register_rnn, unregister_rnn
-from rnnbook.models.task_model import ModelConfig
+from rnnbook.models.task_model import (
+    ModelConfig,
+    available_rnns,
+    make_rnn,
+    register_rnn,
+    unregister_rnn,
+)
 from tests.conftest import assert_one_line
 
 

@@ -24,8 +24,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from rnnbook.core.repro import eval_mode
 from rnnbook.figures.tables import Table, format_table
-from rnnbook.models.task_model import SequenceModel, eval_mode
+from rnnbook.models.task_model import SequenceModel
 from rnnbook.tasks import CopyTask, DigitSumTask, SequenceData, Task
 from rnnbook.training.fit import History, evaluate, predict
 

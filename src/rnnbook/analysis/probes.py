@@ -25,7 +25,8 @@ import torch
 from torch import Tensor, nn
 
 from rnnbook.core.checks import check_int
-from rnnbook.models.task_model import SequenceModel, eval_mode
+from rnnbook.core.repro import eval_mode
+from rnnbook.models.task_model import SequenceModel
 
 __all__ = ["LSTMTrace", "connectivity", "input_gradient_norms", "lstm_trace", "unit_correlations"]
 

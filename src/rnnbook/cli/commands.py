@@ -216,14 +216,33 @@ def _check_writable(text: str, overwrite: bool = False) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
+    """Build the run's config once and hand it to one trainer: a run, or a group of seeds.
+
+    ``train_run`` and ``train_group`` check the task options and the memory before any work.
+    """
+    from rnnbook.experiments.groups import train_group
     from rnnbook.experiments.runs import train_run
 
-    # train_run and train_group check the task options and the memory before any work
-    config = run_config_from_args(args)
     _check_writable(args.out, args.overwrite)
+    config = run_config_from_args(args)
     out = Path(args.out)
     if args.seeds is not None:
-        _train_group(args, config, out)
+        if config.train.seed != 0:
+            raise UsageError("--seed and --seeds exclude each other")
+        group = train_group(
+            config,
+            args.seeds,
+            out,
+            overwrite=args.overwrite,
+            resume=args.resume,
+            keep_diverged=False,
+        )
+        for seed, one in group.runs.items():
+            summary = {k: round(v, 6) for k, v in one.metrics["test"].items()}
+            print(f"seed {seed}: {json.dumps(summary)}")
+        test = group.aggregate["metrics"]["test"]
+        print(f"{args.task}: {len(group.runs)} seed(s); wrote {args.out}")
+        print(json.dumps({name: entry["mean"] for name, entry in test.items()}))
         return
     run = train_run(
         config, out=out, overwrite=args.overwrite, resume=args.resume, keep_diverged=False
@@ -235,27 +254,6 @@ def _cmd_train(args: argparse.Namespace) -> None:
         f"({history.stop_reason}); wrote {args.out}"
     )
     print(json.dumps(summary))
-
-
-def _train_group(args: argparse.Namespace, config: Any, out: Path) -> None:
-    from rnnbook.experiments.groups import train_group
-
-    if config.train.seed != 0:
-        raise UsageError("--seed and --seeds exclude each other")
-    group = train_group(
-        config,
-        args.seeds,
-        out,
-        overwrite=args.overwrite,
-        resume=args.resume,
-        keep_diverged=False,
-    )
-    for seed, run in group.runs.items():
-        summary = {k: round(v, 6) for k, v in run.metrics["test"].items()}
-        print(f"seed {seed}: {json.dumps(summary)}")
-    test = group.aggregate["metrics"]["test"]
-    print(f"{args.task}: {len(group.runs)} seed(s); wrote {args.out}")
-    print(json.dumps({name: entry["mean"] for name, entry in test.items()}))
 
 
 def _grid_values(text: str) -> tuple[str, list[Any]]:
@@ -309,9 +307,9 @@ def _evaluation_task(run: Run, args: argparse.Namespace) -> Task:
 
 
 def _evaluate_run(run: Run, args: argparse.Namespace) -> dict[str, float]:
-    from rnnbook.core.devices import resolve_device
+    from rnnbook.core.repro import resolve_device
+    from rnnbook.experiments.run_config import check_fits
     from rnnbook.training.evaluation import evaluate
-    from rnnbook.training.footprint import check_fits
 
     task = _evaluation_task(run, args)
     seed = (
@@ -343,7 +341,7 @@ def _evaluate_run(run: Run, args: argparse.Namespace) -> dict[str, float]:
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     import torch
 
-    from rnnbook.core.devices import check_device_name
+    from rnnbook.core.repro import check_device_name
     from rnnbook.experiments.folders import check_output_file
     from rnnbook.experiments.groups import is_group, load_group, summarize
     from rnnbook.experiments.runs import load_run

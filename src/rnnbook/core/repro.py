@@ -4,6 +4,13 @@
 first; :func:`seeded` is its scoped twin, used by :func:`rnnbook.training.fit.fit` so that
 training is deterministic without touching the caller's random state.
 
+Where computation runs is decided here too: configs name a device (``TrainConfig.device``:
+``"cpu"`` by default, ``"cuda"``, ``"mps"`` or ``"auto"``) and only check that the name
+is one PyTorch knows (:func:`check_device_name`), so a run folder written on a GPU machine
+loads on any machine; :func:`resolve_device`, the one place where a configured device
+becomes a real one, asks whether the device exists when training or evaluation starts.
+:func:`eval_mode` is the other switch every evaluation flips on a model before it runs.
+
 Introduced in the crash-course chapter; every chapter and the CLI call it first.
 """
 
@@ -16,10 +23,76 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
+from torch import nn
 
 from rnnbook.core.checks import check_int
 
-__all__ = ["MAX_THREADS", "THREADS_ENV", "check_threads", "seed_everything", "seeded"]
+__all__ = [
+    "MAX_THREADS",
+    "THREADS_ENV",
+    "check_device_name",
+    "check_threads",
+    "eval_mode",
+    "resolve_device",
+    "seed_everything",
+    "seeded",
+]
+
+
+def check_device_name(device: str | torch.device) -> None:
+    """Raise ``ValueError`` unless ``device`` is ``"auto"`` or a device name torch knows.
+
+    Whether the device exists on this machine is :func:`resolve_device`'s question, asked
+    only when training or evaluating starts.
+    """
+    if str(device) == "auto":
+        return
+    try:
+        torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        message = str(error).splitlines()[0]
+        raise ValueError(f"resolve_device: unknown device {device!r} ({message})") from None
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` → cuda if available, else mps, else cpu; anything else as ``torch.device``.
+
+    The one place where a configured device becomes a real one (:func:`fit` calls it).
+
+    Raises:
+        ValueError: an unknown name, or a device this machine does not have.
+    """
+    check_device_name(device)
+    if str(device) != "auto":
+        resolved = torch.device(device)
+        available = {
+            "cuda": torch.cuda.is_available(),
+            "mps": torch.backends.mps.is_available(),
+        }.get(resolved.type, True)
+        if not available:
+            raise ValueError(f"resolve_device: device {device!r} is not available on this machine")
+        return resolved
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in evaluation mode for a block, then back in the mode it was in.
+
+    >>> with eval_mode(model):  # doctest: +SKIP
+    ...     outputs = model(inputs)
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
 
 MAX_THREADS = 256
 """The most intra-op threads accepted anywhere (far more than any machine the book runs on;

@@ -41,10 +41,14 @@ from rnnbook.experiments.folders import (
     runs_inside,
     seed_folder,
 )
-from rnnbook.experiments.run_config import RunConfig, comparable_settings, train_command
+from rnnbook.experiments.run_config import (
+    RunConfig,
+    check_run_fits,
+    comparable_settings,
+    train_command,
+)
 from rnnbook.experiments.runs import Run, load_run, train_run
 from rnnbook.training.fit import Callback
-from rnnbook.training.footprint import check_run_fits
 
 __all__ = [
     "AGGREGATE",

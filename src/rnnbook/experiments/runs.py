@@ -34,9 +34,8 @@ from typing import Any
 
 import torch
 
-from rnnbook.core.devices import check_device_name, resolve_device
 from rnnbook.core.files import read_json, replace_with, write_atomic
-from rnnbook.core.repro import seed_everything
+from rnnbook.core.repro import check_device_name, resolve_device, seed_everything
 from rnnbook.experiments.folders import (
     MANIFEST,
     check_folder_name,
@@ -48,12 +47,16 @@ from rnnbook.experiments.folders import (
 from rnnbook.experiments.run_config import (
     RunConfig as RunConfig,  # re-exported: the chapters import it here
 )
-from rnnbook.experiments.run_config import comparable_settings, setting_differences
+from rnnbook.experiments.run_config import (
+    check_fits,
+    check_run_fits,
+    comparable_settings,
+    setting_differences,
+)
 from rnnbook.experiments.run_config import train_command as train_command  # re-exported
 from rnnbook.models.task_model import SequenceModel, build_model
 from rnnbook.tasks import Task
 from rnnbook.training.fit import Callback, History, evaluate, fit
-from rnnbook.training.footprint import check_fits, check_run_fits
 
 __all__ = [
     "CHECKPOINT",
@@ -322,7 +325,7 @@ def train_run(
         record_as: the folder the recorded command names, when the run will be moved
             later (a group's seed runs); default ``out``.
         check_fits: check first that the run fits in memory
-            (:func:`rnnbook.training.footprint.check_run_fits`); ``False`` where the caller
+            (:func:`rnnbook.experiments.run_config.check_run_fits`); ``False`` where the caller
             has checked it already (:func:`rnnbook.experiments.groups.train_group`, once for
             all its seeds).
 

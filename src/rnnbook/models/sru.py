@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnbook.core.checks import check_finite, refuse_torchscript
-from rnnbook.kernels import sru_layer, sru_step
 from rnnbook.kernels.backends import check_forced_backend
+from rnnbook.kernels.recurrence import sru_layer, sru_step
 from rnnbook.models.cells import SavedSettings, State, check_state, check_step_input
 from rnnbook.models.layers import LayerStack, check_sizes
 

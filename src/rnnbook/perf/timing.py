@@ -42,8 +42,8 @@ from rnnbook.core.checks import check_int
 from rnnbook.figures import tables
 from rnnbook.figures.tables import Table
 from rnnbook.kernels import load_extension, sru_recurrence
-from rnnbook.models.registry import available_rnns, make_rnn
 from rnnbook.models.sru import SRU
+from rnnbook.models.task_model import available_rnns, make_rnn
 
 __all__ = [
     "CLOCKS",

@@ -16,8 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnbook.core.checks import check_int
-from rnnbook.core.devices import resolve_device
-from rnnbook.models.task_model import eval_mode
+from rnnbook.core.repro import eval_mode, resolve_device
 from rnnbook.tasks import SequenceData, StreamedData
 
 __all__ = ["Data", "TaskLike", "batches", "evaluate", "predict"]

@@ -5,7 +5,14 @@ task (anything with ``loss(outputs, targets)`` and ``score(outputs, targets)``).
 quiet by default; ``progress=True`` shows ``tqdm.auto`` bars, and callbacks receive the
 history after every epoch (for live plots and widgets). :func:`evaluate` and
 :func:`predict` (from :mod:`rnnbook.training.evaluation`) and :func:`resolve_device` (from
-:mod:`rnnbook.core.devices`) are importable from here too, as the chapters do.
+:mod:`rnnbook.core.repro`) are importable from here too, as the chapters do.
+
+Checkpoints are here too: after every epoch ``fit`` saves the weights, the optimiser, the
+schedule, both random streams (dropout's, and the shuffling generator that also orders the
+data), the history and the early-stopping bookkeeping (:class:`TrainingState`). Resuming
+from the file ends bit for bit where an uninterrupted run with the same configuration ends.
+The file is replaced atomically, so an interrupt during the save leaves the previous epoch's
+checkpoint (``rnnbook train --resume``).
 
 Introduced in the crash-course chapter.
 """
@@ -15,6 +22,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,13 +34,12 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from rnnbook.core.checks import check_finite, check_int
-from rnnbook.core.devices import check_device_name as check_device_name  # re-exported
-from rnnbook.core.devices import resolve_device as resolve_device  # re-exported
+from rnnbook.core.repro import check_device_name as check_device_name  # re-exported
 from rnnbook.core.repro import check_threads, seeded
-from rnnbook.core.settings import setting
+from rnnbook.core.repro import resolve_device as resolve_device  # re-exported
+from rnnbook.core.settings import differences, recipe, setting
 from rnnbook.tasks import StreamedData
 from rnnbook.tasks.base import CHUNK_SIZE
-from rnnbook.training.checkpoint import TrainingState, load_checkpoint, save_checkpoint
 from rnnbook.training.evaluation import Data, batches
 from rnnbook.training.evaluation import TaskLike as TaskLike  # re-exported
 from rnnbook.training.evaluation import (
@@ -42,7 +49,128 @@ from rnnbook.training.evaluation import (
     predict as predict,  # re-exported: the chapters import it here
 )
 
-__all__ = ["MAX_LR", "Callback", "History", "TrainConfig", "fit"]
+__all__ = [
+    "MAX_LR",
+    "Callback",
+    "History",
+    "TrainConfig",
+    "TrainingState",
+    "fit",
+    "load_checkpoint",
+    "save_checkpoint",
+]
+
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass
+class TrainingState:
+    """What a training loop carries from epoch to epoch besides the model and optimiser.
+
+    Attributes:
+        history: the :class:`rnnbook.training.fit.History` so far (a plain dict just after loading).
+        best_loss, best_state: the lowest monitored loss and the weights that reached it.
+        stale: epochs since the last improvement; step: optimiser steps so far;
+        elapsed: seconds of training so far (over all sittings).
+    """
+
+    history: Any
+    best_loss: float = math.inf
+    best_state: dict[str, Tensor] | None = None
+    stale: int = 0
+    step: int = 0
+    elapsed: float = 0.0
+
+
+def save_checkpoint(
+    path: str | Path,
+    state: TrainingState,
+    config: Any,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    generator: torch.Generator,
+) -> None:
+    """Write the training state to ``path`` (via a temporary file and an atomic rename)."""
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "config": recipe(config),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+        "shuffle": generator.get_state(),
+        "history": state.history.to_dict(),
+        "best_loss": state.best_loss,
+        "best_state": state.best_state,
+        "stale": state.stale,
+        "step": state.step,
+        "elapsed": state.elapsed,
+    }
+    path = Path(path)
+    temporary = path.with_name(path.name + ".tmp")
+    torch.save(payload, temporary)
+    os.replace(temporary, path)
+
+
+def load_checkpoint(
+    path: str | Path,
+    config: Any,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    generator: torch.Generator,
+    device: torch.device,
+) -> TrainingState:
+    """Restore what :func:`save_checkpoint` wrote into the given objects; return the rest.
+
+    The random stream restored is the current one: call it inside
+    :func:`rnnbook.core.repro.seeded`, as ``fit`` does.
+
+    Raises:
+        ValueError: the file is damaged, or was written for another configuration.
+    """
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+    except Exception as error:  # torch raises many types for a damaged file
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(f"resume: {path} is not a readable checkpoint ({message})") from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"resume: {path} is not a checkpoint written by this version")
+    try:
+        changed = differences(payload["config"], recipe(config))
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"resume: {path} is damaged (its settings: {error!r})") from None
+    if changed:
+        raise ValueError(
+            f"resume: the checkpoint {path} was written with other settings "
+            f"({', '.join(changed)}); "
+            "resume with the same command, or start over with --overwrite"
+        )
+    try:
+        model.load_state_dict(payload["model"])
+        optimizer.load_state_dict(payload["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(payload["scheduler"])
+        torch.set_rng_state(payload["rng"].cpu())
+        if payload["cuda_rng"] is not None and device.type == "cuda":
+            torch.cuda.set_rng_state(payload["cuda_rng"].cpu(), device)
+        generator.set_state(payload["shuffle"].cpu())
+        state = TrainingState(
+            history=payload["history"],
+            best_loss=float(payload["best_loss"]),
+            best_state=payload["best_state"],
+            stale=int(payload["stale"]),
+            step=int(payload["step"]),
+            elapsed=float(payload["elapsed"]),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(f"resume: {path} is damaged ({message})") from None
+    return state
+
 
 MAX_LR = 1e6
 """The largest learning rate accepted (nothing trains above it, and Adam's step overflows)."""
