@@ -1,5 +1,6 @@
 """rnnbook: recurrent neural networks with PyTorch, the library behind the book."""
 
+from rnnbook.core import __version__ as __version__  # one place: rnnbook.core
 from rnnbook.core.paths import results_path
 from rnnbook.core.repro import seed_everything
 from rnnbook.figures.claims import claim
@@ -30,4 +31,3 @@ __all__ = [
     "results_path",
     "seed_everything",
 ]
-__version__ = "0.1.0"

@@ -27,7 +27,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from rnnbook import __version__
 from rnnbook.cli.arguments import (
     UsageError,
     add_run_arguments,
@@ -40,6 +39,7 @@ from rnnbook.cli.arguments import (
     threads,
     train_command,
 )
+from rnnbook.core import __version__
 from rnnbook.core.files import write_atomic
 from rnnbook.core.paths import find_run
 from rnnbook.tasks import available_tasks, task_options
