@@ -34,7 +34,7 @@ class TrainingState:
         history: the :class:`rnnbook.train.History` so far (a plain dict just after loading).
         best_loss, best_state: the lowest monitored loss and the weights that reached it.
         stale: epochs since the last improvement; step: optimiser steps so far;
-        elapsed: seconds of training so far (over all sittings).
+        elapsed: seconds of training so far (over all sittings); cpu_elapsed: CPU seconds.
     """
 
     history: Any
@@ -43,6 +43,7 @@ class TrainingState:
     stale: int = 0
     step: int = 0
     elapsed: float = 0.0
+    cpu_elapsed: float = 0.0
 
 
 def _settings(config: Any) -> dict[str, Any]:
@@ -75,6 +76,7 @@ def save_checkpoint(
         "stale": state.stale,
         "step": state.step,
         "elapsed": state.elapsed,
+        "cpu_elapsed": state.cpu_elapsed,
     }
     path = Path(path)
     temporary = path.with_name(path.name + ".tmp")
@@ -129,4 +131,5 @@ def load_checkpoint(
         stale=int(payload["stale"]),
         step=int(payload["step"]),
         elapsed=float(payload["elapsed"]),
+        cpu_elapsed=float(payload.get("cpu_elapsed", 0.0)),
     )

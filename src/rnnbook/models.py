@@ -65,8 +65,8 @@ class ModelConfig:
 
     cell: str = setting(
         "lstm",
-        f"recurrent module: {', '.join(available_rnns())}",
-        choices=tuple(available_rnns()),
+        f"recurrent module: {', '.join(available_rnns())} (or transformer: shakespeare)",
+        choices=(*available_rnns(), "transformer"),
     )
     hidden_size: int = setting(64, "hidden units per layer", kind="positive_int")
     num_layers: int = setting(1, "stacked recurrent layers", kind="positive_int")
@@ -80,9 +80,10 @@ class ModelConfig:
     forget_bias: float | None = setting(None, "forget-gate bias", kind="finite_float")
 
     def __post_init__(self) -> None:
-        if self.cell not in available_rnns():
+        if self.cell not in (*available_rnns(), "transformer"):
             raise ValueError(
-                f"ModelConfig: unknown cell {self.cell!r}; expected one of {available_rnns()}"
+                f"ModelConfig: unknown cell {self.cell!r}; expected one of "
+                f"{[*available_rnns(), 'transformer']}"
             )
         check_int("ModelConfig", "hidden_size", self.hidden_size, 1)
         check_int("ModelConfig", "num_layers", self.num_layers, 1)
@@ -179,7 +180,10 @@ class SequenceModel(nn.Module):
 
 
 def build_model(task: Task, config: ModelConfig | None = None) -> SequenceModel:
-    """The model that fits ``task``'s inputs and outputs."""
+    """The model that fits ``task``'s inputs and outputs (a task may build its own)."""
+    builder = getattr(task, "build_model", None)  # chapter 07's language models
+    if builder is not None:
+        return builder(config if config is not None else ModelConfig())  # type: ignore[no-any-return]
     return SequenceModel(
         task.input_kind, task.input_size, task.output_size, task.output_mode, config
     )
