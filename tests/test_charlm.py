@@ -8,7 +8,9 @@ import pytest
 import torch
 
 from rnnbook.charlm import CharTransformer, build_charlm, count_parameters
+from rnnbook.lmstudy import arm_summary, finished_runs, lr_grid, plot_loss_vs_cpu, run_row
 from rnnbook.models import ModelConfig, build_model
+from rnnbook.runs import RunConfig, train_run
 from rnnbook.tasks import make_task
 from rnnbook.train import TrainConfig, detach_state, fit, stateful_batches
 
@@ -130,3 +132,40 @@ def test_carry_state_needs_a_recurrent_model() -> None:
         fit(model, task, data, epochs=1, batch_size=8, carry_state=True)
     with pytest.raises(ValueError, match="expected max_cpu_seconds > 0, got -1"):
         TrainConfig(max_cpu_seconds=-1)
+
+
+def test_the_study_reads_finished_runs_only(
+    tmp_path: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RNNBOOK_RESULTS", str(tmp_path))
+    config = RunConfig(
+        task="shakespeare",
+        task_options={"seq_len": 16, "layout": "contiguous"},
+        model=ModelConfig(cell="torch-gru", hidden_size=16, embedding_size=8),
+        train=TrainConfig(epochs=2, batch_size=8),
+        train_samples=32,
+        val_samples=16,
+        test_samples=16,
+    )
+    train_run(config, tmp_path / "lm-gru-s0")  # type: ignore[operator]
+    (tmp_path / ".lm-gru-s1.partial").mkdir()  # type: ignore[operator]  # unfinished: not read
+    runs = finished_runs("gru")
+    assert [run.config.train.seed for run in runs] == [0]
+    row = run_row(runs[0])
+    assert row["steps"] == 2 * 32 // 8
+    assert row["characters"] == row["steps"] * 8 * 16
+    assert row["bits"] == pytest.approx(row["loss"] / math.log(2))
+    assert row["perplexity"] == pytest.approx(math.exp(row["loss"]))
+    assert row["cpu_seconds"] > 0
+    summary = arm_summary(runs)
+    assert summary["seeds"] == 1
+    assert summary["mean"] == summary["low"] == row["loss"]
+    assert finished_runs("lstm") == []
+    assert lr_grid("gru") is None
+    ax = plot_loss_vs_cpu({"GRU": runs})
+    assert len(ax.lines) == 1
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="expected an arm of"):
+        finished_runs("lstm2")
+    with pytest.raises(ValueError, match="expected at least one run"):
+        arm_summary([])

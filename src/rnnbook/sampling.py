@@ -29,7 +29,13 @@ from torch.nn import functional as F
 from rnnbook.checks import check_int
 from rnnbook.models import eval_mode
 
-__all__ = ["add_sample_arguments", "next_char_probabilities", "sample", "sample_command"]
+__all__ = [
+    "add_sample_arguments",
+    "next_char_probabilities",
+    "sample",
+    "sample_command",
+    "text_loss",
+]
 
 
 def _check_settings(temperature: float, top_k: int | None) -> None:
@@ -111,6 +117,28 @@ def sample(
             else:
                 logits = model(torch.tensor([history[-context:]]))
     return str(task.decode_text(written))
+
+
+@torch.no_grad()
+def text_loss(model: nn.Module, task: Any, text: str) -> float:
+    """Mean nats per character the model pays for ``text[1:]`` given what precedes each.
+
+    .. math::  -\\frac{1}{n-1}\\sum_{t=1}^{n-1} \\log p_\\theta(c_t \\mid c_{<t})
+
+    A transformer sees at most its ``context`` previous characters.
+    """
+    ids = task.encode_text(text)
+    if len(ids) < 2:
+        raise ValueError(f"text_loss: expected at least 2 characters, got {len(ids)}")
+    with eval_mode(model):
+        if callable(getattr(model, "run", None)):
+            logits = model.run(ids[None, :-1])[0][0]  # type: ignore[operator]
+        else:
+            context = int(getattr(model, "context", len(ids)))
+            logits = torch.stack(
+                [model(ids[None, max(0, t - context) : t])[0, -1] for t in range(1, len(ids))]
+            )
+    return float(F.cross_entropy(logits.float(), ids[1:]))
 
 
 def add_sample_arguments(parser: argparse.ArgumentParser) -> None:
