@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import math
 
+import matplotlib.pyplot as plt
 import pytest
 import torch
 
