@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from rnnbook.charlm import CharTransformer, build_charlm, count_parameters
+from rnnbook.charlm import CharTransformer, count_parameters
 from rnnbook.lmstudy import arm_summary, finished_runs, lr_grid, plot_loss_vs_cpu, run_row
 from rnnbook.models import ModelConfig, build_model
 from rnnbook.runs import RunConfig, train_run
@@ -26,6 +26,11 @@ ARMS = {
 }
 
 
+def build_lm(context: int, config: ModelConfig) -> torch.nn.Module:
+    """A language model for Tiny Shakespeare with windows of ``context`` characters."""
+    return build_model(make_task("shakespeare", seq_len=context), config)
+
+
 def test_the_study_arms_have_matched_parameter_counts() -> None:
     task = make_task("shakespeare")
     counts = {name: count_parameters(build_model(task, c)) for name, c in ARMS.items()}
@@ -36,7 +41,7 @@ def test_the_study_arms_have_matched_parameter_counts() -> None:
 @pytest.mark.parametrize("cell", ["torch-lstm", "torch-gru", "torch-rnn", "sru", "lstm", "gru"])
 def test_two_chunks_with_the_state_carried_equal_one_pass(cell: str) -> None:
     torch.manual_seed(0)
-    model = build_charlm(65, 64, ModelConfig(cell=cell, hidden_size=24, num_layers=2)).eval()
+    model = build_lm(64, ModelConfig(cell=cell, hidden_size=24, num_layers=2)).eval()
     x = torch.randint(0, 65, (3, 40))
     with torch.no_grad():
         whole, _ = model.run(x)
@@ -171,3 +176,23 @@ def test_the_study_reads_finished_runs_only(
         finished_runs("lstm2")
     with pytest.raises(ValueError, match="expected at least one run"):
         arm_summary([])
+
+
+def test_stream_loss_reads_each_stream_as_one_pass() -> None:
+    from torch.nn import functional as F
+
+    from rnnbook.charlm import stream_loss
+
+    torch.manual_seed(0)
+    model = build_lm(16, ModelConfig(cell="torch-lstm", hidden_size=16, embedding_size=8))
+    ids = torch.randint(0, 65, (101,))
+    with torch.no_grad():
+        whole = [model.run(ids[None, s * 50 : s * 50 + 50])[0][0] for s in range(2)]
+        targets = torch.cat([ids[1:51], ids[51:101]])
+        expected = float(F.cross_entropy(torch.cat(whole), targets))
+    assert stream_loss(model, ids, streams=2, chunk_len=7) == pytest.approx(expected, rel=1e-5)
+    transformer = build_lm(16, ModelConfig(cell="transformer", hidden_size=32))
+    with pytest.raises(ValueError, match="expected a recurrent model"):
+        stream_loss(transformer, ids)
+    with pytest.raises(ValueError, match="expected at least 17 characters, got 5"):
+        stream_loss(model, ids[:5])

@@ -5,18 +5,22 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnnbook.charlm import build_charlm
 from rnnbook.cli import main
-from rnnbook.models import ModelConfig
+from rnnbook.models import ModelConfig, build_model
 from rnnbook.runs import RunConfig, train_run
 from rnnbook.sampling import next_char_probabilities, sample
 from rnnbook.tasks import make_task
 from rnnbook.train import TrainConfig
 
 
+def build_lm(context: int, config: ModelConfig) -> torch.nn.Module:
+    """A language model for Tiny Shakespeare with windows of ``context`` characters."""
+    return build_model(make_task("shakespeare", seq_len=context), config)
+
+
 def _model(cell: str) -> torch.nn.Module:
     torch.manual_seed(0)
-    return build_charlm(65, 16, ModelConfig(cell=cell, hidden_size=32, num_layers=1))
+    return build_lm(16, ModelConfig(cell=cell, hidden_size=32, num_layers=1))
 
 
 def test_probabilities_follow_temperature_and_top_k() -> None:

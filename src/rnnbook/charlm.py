@@ -4,39 +4,42 @@ Chapter 07 trains two families on Tiny Shakespeare (:mod:`rnnbook.tasks.shakespe
 
 - **recurrent**: embedding → ``num_layers`` recurrent layers (any cell of
   :func:`rnnbook.make_rnn`) → linear readout; this is :class:`rnnbook.models.SequenceModel`
-  with a learned embedding, whose ``run(inputs, state)`` carries the state across pieces;
+  with a learned embedding (``embedding_size``), whose ``run(inputs, state)`` carries the
+  state across pieces;
 - **transformer**: :class:`CharTransformer`, pre-norm blocks built on
   :class:`rnnbook.attention.CausalSelfAttention`, with learned positions (a GPT in
   miniature, as nanoGPT's ``shakespeare_char``).
 
-:func:`build_charlm` picks one from a :class:`rnnbook.models.ModelConfig`
-(``cell="transformer"`` for the second; ``hidden_size`` is its width ``D``,
-``num_layers`` its blocks, and ``D / 64`` its heads, at least one).
+:func:`rnnbook.models.build_model` builds either from a
+:class:`rnnbook.models.ModelConfig`: ``cell="transformer"`` gives the second, through
+:func:`build_transformer` (``hidden_size`` is its width ``D``, ``num_layers`` its blocks,
+``D / 64`` its heads, at least one; its context is the task's ``seq_len``).
 
 Introduced in chapter 07.
 """
 
 from __future__ import annotations
 
-import dataclasses
+from typing import Any
 
+import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 from rnnbook.attention import CausalSelfAttention
 from rnnbook.checks import check_positive_int
-from rnnbook.models import ModelConfig, SequenceModel
 
 __all__ = [
     "TRANSFORMER",
     "Block",
     "CharTransformer",
-    "build_charlm",
+    "build_transformer",
     "count_parameters",
-    "default_embedding",
+    "stream_loss",
 ]
 
 TRANSFORMER = "transformer"
-"""The cell name that makes :func:`build_charlm` build a :class:`CharTransformer`."""
+"""The cell name for which :func:`rnnbook.models.build_model` builds a :class:`CharTransformer`."""
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -129,32 +132,58 @@ class CharTransformer(nn.Module):
         return self.head(self.norm(h))  # type: ignore[no-any-return]
 
 
-def default_embedding(config: ModelConfig) -> ModelConfig:
-    """``config`` with a learned embedding (of the hidden size) if it has none."""
-    if config.embedding_size is not None:
-        return config
-    return dataclasses.replace(config, embedding_size=config.hidden_size)
+def build_transformer(
+    vocab_size: int, context: int, width: int, num_layers: int, dropout: float = 0.0
+) -> CharTransformer:
+    """The chapter's transformer: ``max(1, width // 64)`` heads of 64 features or fewer.
+
+    :func:`rnnbook.models.build_model` calls it for ``ModelConfig(cell="transformer")``,
+    with ``hidden_size`` as ``width`` and the task's window as ``context``.
+    """
+    heads = max(1, width // 64)
+    if width % heads:
+        raise ValueError(
+            f"build_transformer: expected a width divisible by {heads} heads, got {width}"
+        )
+    return CharTransformer(vocab_size, context, width, num_layers, heads, dropout)
 
 
-def build_charlm(vocab_size: int, context: int, config: ModelConfig) -> nn.Module:
-    """The chapter's language model for a :class:`ModelConfig`.
+@torch.no_grad()
+def stream_loss(model: nn.Module, ids: Tensor, streams: int = 16, chunk_len: int = 128) -> float:
+    """Mean nats per character over a whole text read with the state carried throughout.
+
+    The text ``ids`` (L,) is cut into ``streams`` consecutive pieces of ``L // streams``
+    characters (read side by side as a batch); each piece is fed ``chunk_len`` characters
+    at a time, the state carried from chunk to chunk, so every character but the first of
+    each piece is predicted from everything before it in its piece. Against fixed windows,
+    where the state starts from zero every ``seq_len`` characters.
 
     Args:
-        vocab_size: characters in and out.
-        context: the transformer's longest input (its training window).
-        config: ``cell="transformer"`` → :class:`CharTransformer` of width
-            ``hidden_size``, ``num_layers`` blocks, ``max(1, hidden_size // 64)`` heads;
-            any other cell → a :class:`SequenceModel` with a learned embedding
-            (``embedding_size``, default ``hidden_size``).
+        model: a recurrent language model with ``run(inputs, state)``.
+        ids: (L,) character ids; ``streams``, ``chunk_len``: positive ints.
     """
-    if config.cell == TRANSFORMER:
-        heads = max(1, config.hidden_size // 64)
-        if config.hidden_size % heads:
-            raise ValueError(
-                f"build_charlm: expected hidden_size divisible by {heads} heads, "
-                f"got {config.hidden_size}"
-            )
-        return CharTransformer(
-            vocab_size, context, config.hidden_size, config.num_layers, heads, config.dropout
+    check_positive_int("stream_loss", "streams", streams)
+    check_positive_int("stream_loss", "chunk_len", chunk_len)
+    if not callable(getattr(model, "run", None)):
+        raise ValueError(
+            f"stream_loss: expected a recurrent model with .run(inputs, state), "
+            f"got {type(model).__name__}"
         )
-    return SequenceModel("tokens", vocab_size, vocab_size, "sequence", default_embedding(config))
+    length = (len(ids) - 1) // streams
+    if length < 1:
+        raise ValueError(f"stream_loss: expected at least {streams + 1} characters, got {len(ids)}")
+    rows = torch.arange(streams)[:, None] * length + torch.arange(length + 1)  # (S, length + 1)
+    text = ids[rows]
+    inputs, targets = text[:, :-1], text[:, 1:]
+    state: Any = None
+    total = 0.0
+    was_training = model.training
+    model.eval()
+    try:
+        for start in range(0, length, chunk_len):
+            logits, state = model.run(inputs[:, start : start + chunk_len], state)  # type: ignore[operator]
+            piece = targets[:, start : start + chunk_len]
+            total += float(F.cross_entropy(logits.flatten(0, 1), piece.flatten(), reduction="sum"))
+    finally:
+        model.train(was_training)
+    return total / targets.numel()

@@ -180,10 +180,18 @@ class SequenceModel(nn.Module):
 
 
 def build_model(task: Task, config: ModelConfig | None = None) -> SequenceModel:
-    """The model that fits ``task``'s inputs and outputs (a task may build its own)."""
-    builder = getattr(task, "build_model", None)  # chapter 07's language models
-    if builder is not None:
-        return builder(config if config is not None else ModelConfig())  # type: ignore[no-any-return]
+    """The model that fits ``task``'s inputs and outputs (``cell="transformer"``: a
+    :class:`rnnbook.charlm.CharTransformer` over the task's tokens, context ``seq_len``)."""
+    if config is not None and config.cell == "transformer":  # chapter 07's language model
+        from rnnbook.charlm import build_transformer
+
+        context = getattr(task.config, "seq_len", None)
+        if task.input_kind != "tokens" or not isinstance(context, int):
+            raise ValueError(f"build_model: the transformer needs a token task, got {task.name!r}")
+        transformer = build_transformer(
+            task.input_size, context, config.hidden_size, config.num_layers, config.dropout
+        )
+        return transformer  # type: ignore[return-value]
     return SequenceModel(
         task.input_kind, task.input_size, task.output_size, task.output_mode, config
     )

@@ -180,12 +180,6 @@ class ShakespeareTask(Task):
         start, end = self.bounds(split)
         return load_text()[start:end]
 
-    def build_model(self, config: Any) -> Any:
-        """The chapter's language model (:func:`rnnbook.charlm.build_charlm`) for ``config``."""
-        from rnnbook.charlm import build_charlm  # charlm imports the models, which import tasks
-
-        return build_charlm(self.input_size, self.config.seq_len, config)
-
     # -- data -------------------------------------------------------------------------------
     def _windows(self, starts: Tensor) -> tuple[Tensor, Tensor]:
         """Windows of ``seq_len + 1`` characters from each start (N,) → inputs, targets."""
