@@ -169,8 +169,12 @@ def test_the_study_reads_finished_runs_only(
     assert summary["mean"] == summary["low"] == row["loss"]
     assert finished_runs("lstm") == []
     assert lr_grid("gru") is None
+    assert row["val_loss"] == min(runs[0].history.val_loss)
     ax = plot_loss_vs_cpu({"GRU": runs})
     assert len(ax.lines) == 1
+    plt.close(ax.figure)
+    ax = plot_loss_vs_cpu({"GRU": runs}, train=True)
+    assert len(ax.lines) == 2
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="expected an arm of"):
         finished_runs("lstm2")

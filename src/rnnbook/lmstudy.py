@@ -66,7 +66,8 @@ def finished_runs(arm: str, seeds: Sequence[int] = (0, 1, 2)) -> list[Run]:
 def run_row(run: Run) -> dict[str, Any]:
     """What one run reached and what it cost.
 
-    Keys: ``seed``, ``loss`` (held-out nats/char), ``bits`` (:math:`L/\\ln 2`),
+    Keys: ``seed``, ``loss`` (held-out nats/char), ``val_loss`` (the best validation
+    epoch's), ``bits`` (:math:`L/\\ln 2`),
     ``perplexity`` (:math:`e^L`), ``cpu_seconds``, ``steps``, ``characters`` (steps ×
     batch × window), ``parameters``.
     """
@@ -76,6 +77,7 @@ def run_row(run: Run) -> dict[str, Any]:
     return {
         "seed": run.config.train.seed,
         "loss": loss,
+        "val_loss": min(float(v) for v in run.history.val_loss),
         "bits": loss / math.log(2),
         "perplexity": math.exp(loss),
         "cpu_seconds": float(run.history.cpu_seconds[-1]),
@@ -109,8 +111,13 @@ def lr_grid(arm: str) -> dict[str, Any] | None:
 
 
 @styled
-def plot_loss_vs_cpu(groups: Mapping[str, Sequence[Run]], ax: Axes | None = None) -> Axes:
-    """Every seed's validation loss (nats/char) against CPU seconds, one colour per arm."""
+def plot_loss_vs_cpu(
+    groups: Mapping[str, Sequence[Run]], ax: Axes | None = None, train: bool = False
+) -> Axes:
+    """Every seed's validation loss (nats/char) against CPU seconds, one colour per arm.
+
+    With ``train``, each epoch's mean training loss too, dashed.
+    """
     ax = axes_or_new(ax, (7.0, 4.0))
     for k, (label, runs) in enumerate(groups.items()):
         for j, run in enumerate(runs):
@@ -121,6 +128,15 @@ def plot_loss_vs_cpu(groups: Mapping[str, Sequence[Run]], ax: Axes | None = None
                 alpha=0.8,
                 label=label if j == 0 else None,
             )
-    ax.set(xlabel="CPU seconds (one thread)", ylabel="validation loss (nats/char)")
+            if train:
+                ax.plot(
+                    run.history.cpu_seconds,
+                    run.history.train_loss,
+                    color=f"C{k}",
+                    ls="--",
+                    alpha=0.6,
+                    label=f"{label}, training" if j == 0 else None,
+                )
+    ax.set(xlabel="CPU seconds (one thread)", ylabel="loss (nats/char)")
     ax.legend()
     return ax
