@@ -219,7 +219,7 @@ def test_python_dash_m_rnnbook() -> None:
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "rnnbook: error: argument TASK: invalid choice: 'nope' "
-        "(choose from 'adding', 'copy', 'counting', 'digit-sum', 'echo')"
+        "(choose from 'adding', 'copy', 'counting', 'digit-sum', 'echo', 'shakespeare')"
     ]
     help_text = subprocess.run(
         [sys.executable, "-m", "rnnbook", "--help"],

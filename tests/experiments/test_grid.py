@@ -95,7 +95,7 @@ _GRID = ["grid", "echo", "--seq-len", "8", "--epochs", "1", "--train-samples", "
          "expected different values of model.hidden_size, got [8, 8]"),
         (["--vary", "task.delay=1,2", "--metric", "mse"], "not 'mse'"),
         (["--vary", "task.delay=1,99", "--metric", "accuracy"], "delay"),
-        (["--vary", "model.cell=gru,transformer", "--metric", "accuracy"], "unknown cell"),
+        (["--vary", "model.cell=gru,gpt", "--metric", "accuracy"], "unknown cell"),
         (["--vary", "train.lr=0.1,-1", "--metric", "accuracy"], "lr"),
         (["--vary", "model.width=1,2", "--metric", "accuracy"], "no field 'width'"),
         (["--vary", "delay=1,2", "--metric", "accuracy"], "expected 'task.<option>'"),

@@ -87,7 +87,7 @@ def test_greedy_answer_writes_until_the_stop_token() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"cell": "transformer"}, "unknown cell"),
+        ({"cell": "gpt"}, "unknown cell"),
         ({"hidden_size": 0}, "hidden_size >= 1"),
         ({"num_layers": -1}, "num_layers >= 1"),
         ({"embedding_size": 0}, "embedding_size"),

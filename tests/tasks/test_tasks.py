@@ -58,7 +58,7 @@ def perfect_outputs(task, targets: torch.Tensor) -> torch.Tensor:  # type: ignor
 
 
 def test_registry_lists_every_task() -> None:
-    assert available_tasks() == ["adding", "copy", "counting", "digit-sum", "echo"]
+    assert available_tasks() == ["adding", "copy", "counting", "digit-sum", "echo", "shakespeare"]
     for name in available_tasks():
         task = make_task(name)
         assert task.name == name

@@ -168,6 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
     reevaluate.add_argument("--threads", type=threads, default=None, help="PyTorch CPU threads")
     reevaluate.set_defaults(func=_cmd_reevaluate)
 
+    sample = commands.add_parser("sample", help="write text with a language-model run")
+    _sampling().add_sample_arguments(sample)
+    sample.set_defaults(func=lambda args: _sampling().sample_command(args))
+
     manifest = commands.add_parser(
         "manifest", help="write (or --check) the file hashes of run folders, groups and grids"
     )
@@ -185,6 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.set_defaults(func=None)
     return parser
+
+
+def _sampling() -> Any:
+    from rnnbook.analysis import sampling  # chapter 07: `rnnbook sample`
+
+    return sampling
 
 
 def _cmd_tasks(args: argparse.Namespace) -> None:

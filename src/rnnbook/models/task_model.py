@@ -172,8 +172,8 @@ class ModelConfig:
 
     cell: str = setting(
         "lstm",
-        "recurrent module, a name from rnnbook.available_rnns()",
-        choices=available_rnns,  # asked when the parser is built: registered cells included
+        "recurrent module, a name from rnnbook.available_rnns(), or transformer (shakespeare)",
+        choices=lambda: (*available_rnns(), "transformer"),  # asked when the parser is built
     )
     hidden_size: int = setting(64, "hidden units per layer", kind="positive_int")
     num_layers: int = setting(1, "stacked recurrent layers", kind="positive_int")
@@ -187,9 +187,10 @@ class ModelConfig:
     forget_bias: float | None = setting(None, "forget-gate bias", kind="finite_float")
 
     def __post_init__(self) -> None:
-        if self.cell not in available_rnns():
+        if self.cell not in (*available_rnns(), "transformer"):
             raise ValueError(
-                f"ModelConfig: unknown cell {self.cell!r}; expected one of {available_rnns()}"
+                f"ModelConfig: unknown cell {self.cell!r}; expected one of "
+                f"{[*available_rnns(), 'transformer']}"
             )
         check_int("ModelConfig", "hidden_size", self.hidden_size, 1)
         check_int("ModelConfig", "num_layers", self.num_layers, 1)
@@ -286,7 +287,18 @@ class SequenceModel(nn.Module):
 
 
 def build_model(task: Task, config: ModelConfig | None = None) -> SequenceModel:
-    """The model that fits ``task``'s inputs and outputs."""
+    """The model that fits ``task``'s inputs and outputs (``cell="transformer"``: a
+    :class:`rnnbook.models.charlm.CharTransformer` over the task's tokens, context ``seq_len``)."""
+    if config is not None and config.cell == "transformer":  # chapter 07's language model
+        from rnnbook.models.charlm import build_transformer
+
+        context = getattr(task.config, "seq_len", None)
+        if task.input_kind != "tokens" or not isinstance(context, int):
+            raise ValueError(f"build_model: the transformer needs a token task, got {task.name!r}")
+        transformer = build_transformer(
+            task.input_size, context, config.hidden_size, config.num_layers, config.dropout
+        )
+        return transformer  # type: ignore[return-value]
     return SequenceModel(
         task.input_kind, task.input_size, task.output_size, task.output_mode, config
     )

@@ -31,6 +31,7 @@ from rnnbook.tasks.copy import CopyConfig, CopyTask
 from rnnbook.tasks.counting import CountingConfig, CountingTask
 from rnnbook.tasks.digit_sum import DigitSumConfig, DigitSumTask, LengthScore
 from rnnbook.tasks.echo import EchoConfig, EchoTask
+from rnnbook.tasks.shakespeare import ShakespeareConfig, ShakespeareTask
 
 __all__ = [
     "IGNORE_INDEX",
@@ -46,6 +47,8 @@ __all__ = [
     "EchoTask",
     "LengthScore",
     "SequenceData",
+    "ShakespeareConfig",
+    "ShakespeareTask",
     "StreamedData",
     "Task",
     "TaskOption",
@@ -56,7 +59,8 @@ __all__ = [
 ]
 
 _TASKS: dict[str, type[Task]] = {
-    cls.name: cls for cls in (AddingTask, CopyTask, CountingTask, DigitSumTask, EchoTask)
+    cls.name: cls
+    for cls in (AddingTask, CopyTask, CountingTask, DigitSumTask, EchoTask, ShakespeareTask)
 }
 
 

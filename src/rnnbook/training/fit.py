@@ -24,7 +24,7 @@ import dataclasses
 import math
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -55,9 +55,11 @@ __all__ = [
     "History",
     "TrainConfig",
     "TrainingState",
+    "detach_state",
     "fit",
     "load_checkpoint",
     "save_checkpoint",
+    "stateful_batches",
 ]
 
 CHECKPOINT_FORMAT = 1
@@ -71,7 +73,7 @@ class TrainingState:
         history: the :class:`rnnbook.training.fit.History` so far (a plain dict just after loading).
         best_loss, best_state: the lowest monitored loss and the weights that reached it.
         stale: epochs since the last improvement; step: optimiser steps so far;
-        elapsed: seconds of training so far (over all sittings).
+        elapsed: seconds of training so far (over all sittings); cpu_elapsed: CPU seconds.
     """
 
     history: Any
@@ -80,6 +82,7 @@ class TrainingState:
     stale: int = 0
     step: int = 0
     elapsed: float = 0.0
+    cpu_elapsed: float = 0.0
 
 
 def save_checkpoint(
@@ -108,6 +111,7 @@ def save_checkpoint(
         "stale": state.stale,
         "step": state.step,
         "elapsed": state.elapsed,
+        "cpu_elapsed": state.cpu_elapsed,
     }
     path = Path(path)
     temporary = path.with_name(path.name + ".tmp")
@@ -165,6 +169,7 @@ def load_checkpoint(
             stale=int(payload["stale"]),
             step=int(payload["step"]),
             elapsed=float(payload["elapsed"]),
+            cpu_elapsed=float(payload.get("cpu_elapsed", 0.0)),
         )
     except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
@@ -205,6 +210,12 @@ class TrainConfig:
         num_threads: PyTorch threads while training (``None``: leave as is), at most
             :data:`rnnbook.core.repro.MAX_THREADS`.
         max_seconds, max_steps: stop after this much time / this many optimiser steps.
+        max_cpu_seconds: stop after this many CPU seconds of the process
+            (``time.process_time``, all threads, validation included; kept across resumes).
+        carry_state: stateful truncated BPTT (needs ``model.run(inputs, state)``): the
+            ``N`` training rows, in order, are cut into ``batch_size`` streams of
+            ``N // batch_size`` consecutive rows; batch ``i`` holds row ``i`` of every
+            stream, and the state each row ends with, detached, starts the next.
         eval_batch_size: batch size for validation.
         progress: show ``tqdm.auto`` progress bars (the command line shows them unless
             ``--quiet``; the library is quiet by default).
@@ -242,6 +253,12 @@ class TrainConfig:
     )
     max_seconds: float | None = setting(None, "time budget in seconds", kind="positive_float")
     max_steps: int | None = setting(None, "optimiser step budget", kind="positive_int")
+    max_cpu_seconds: float | None = setting(
+        None, "budget in CPU seconds of this process (time.process_time)", kind="positive_float"
+    )
+    carry_state: bool = setting(
+        False, "truncated BPTT: carry the (detached) state from batch to batch, unshuffled"
+    )
     eval_batch_size: int = setting(1024, "validation batch size", kind="positive_int")
     progress: bool = setting(
         False,
@@ -261,7 +278,7 @@ class TrainConfig:
                 check_int("TrainConfig", name, getattr(self, name), 1)
         if self.num_threads is not None:
             check_threads("TrainConfig", self.num_threads)
-        for name in ("lr", "clip", "clip_value", "max_seconds"):
+        for name in ("lr", "clip", "clip_value", "max_seconds", "max_cpu_seconds"):
             value = getattr(self, name)
             if value is not None and not check_finite("TrainConfig", name, value) > 0:
                 raise ValueError(f"TrainConfig: expected {name} > 0, got {value!r}")
@@ -299,7 +316,8 @@ class History:
         curriculum: with a task curriculum (``task.advance``), the settings in force after
             each epoch's validation, i.e. for the next epoch (``[]`` without one);
         stop_reason: ``"completed"``, ``"early_stopping"``, ``"max_seconds"``,
-            ``"max_steps"``, ``"callback"`` or ``"diverged"``.
+            ``"max_steps"``, ``"max_cpu_seconds"``, ``"callback"`` or ``"diverged"``;
+        cpu_seconds: CPU seconds of the process since the start (over all sittings).
     """
 
     epoch: list[int] = field(default_factory=list)
@@ -310,6 +328,7 @@ class History:
     seconds: list[float] = field(default_factory=list)
     steps: list[int] = field(default_factory=list)
     curriculum: list[dict[str, int]] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
     best_epoch: int | None = None
     stop_reason: str = "completed"
 
@@ -431,6 +450,8 @@ def _fit(
     optimizer = optimizer_class(params, lr=config.lr, weight_decay=config.weight_decay)
     data = _epoch_data(train_data, 1)
     steps_per_epoch = _num_batches(data, config.batch_size)
+    if config.carry_state:
+        steps_per_epoch = _check_stateful(model, data, config.batch_size)
     if steps_per_epoch == 0:
         raise ValueError("fit: the training data set is empty")
     scheduler, total_steps = _make_scheduler(optimizer, config, steps_per_epoch)
@@ -444,6 +465,7 @@ def _fit(
     if history.curriculum:  # a resumed curriculum starts where the last epoch left it
         task.load_curriculum_state(history.curriculum[-1])  # type: ignore[attr-defined]
     start, step = time.perf_counter() - state.elapsed, state.step
+    cpu_start = time.process_time() - state.cpu_elapsed
     first = len(history) + 1
     epochs = tqdm(
         range(first, config.epochs + 1),
@@ -458,8 +480,11 @@ def _fit(
         if epoch > 1 and callable(train_data):
             data = _epoch_data(train_data, epoch)
         loss_sum, count = 0.0, 0
+        hidden: Any = None  # the carried state (carry_state only), reset every epoch
         epoch_steps = tqdm(
-            batches(data, config.batch_size, True, generator),
+            stateful_batches(data, config.batch_size)
+            if config.carry_state
+            else batches(data, config.batch_size, True, generator),
             total=steps_per_epoch,
             desc=f"epoch {epoch}",
             disable=not config.progress,
@@ -467,7 +492,12 @@ def _fit(
         )
         for inputs, targets in epoch_steps:
             inputs, targets = inputs.to(device), targets.to(device)
-            loss = task.loss(model(inputs), targets)
+            if config.carry_state:
+                outputs, hidden = model.run(inputs, hidden)  # type: ignore[operator]
+                hidden = detach_state(hidden)
+            else:
+                outputs = model(inputs)
+            loss = task.loss(outputs, targets)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             if config.clip_value is not None:
@@ -482,7 +512,7 @@ def _fit(
             count += len(inputs)
             if config.progress:
                 epoch_steps.set_postfix(loss=f"{loss_sum / count:.4g}", refresh=False)
-            if _out_of_budget(config, start, step):
+            if _out_of_budget(config, start, step, cpu_start):
                 break
         history.epoch.append(epoch)
         history.train_loss.append(loss_sum / max(count, 1))
@@ -503,6 +533,7 @@ def _fit(
         history.lr.append(float(optimizer.param_groups[0]["lr"]))
         history.seconds.append(time.perf_counter() - start)
         history.steps.append(step)
+        history.cpu_seconds.append(time.process_time() - cpu_start)
         if config.progress:
             epochs.set_postfix(
                 train=f"{history.train_loss[-1]:.4g}", val=f"{history.val_loss[-1]:.4g}"
@@ -525,8 +556,14 @@ def _fit(
             history.stop_reason = "max_steps"
         elif config.max_seconds is not None and time.perf_counter() - start >= config.max_seconds:
             history.stop_reason = "max_seconds"
+        elif (
+            config.max_cpu_seconds is not None
+            and time.process_time() - cpu_start >= config.max_cpu_seconds
+        ):
+            history.stop_reason = "max_cpu_seconds"
         if checkpoint is not None:
             state.step, state.elapsed = step, time.perf_counter() - start
+            state.cpu_elapsed = time.process_time() - cpu_start
             save_checkpoint(checkpoint, state, config, model, optimizer, scheduler, generator)
         if history.stop_reason != "completed":
             break
@@ -556,7 +593,56 @@ def _advance_curriculum(task: TaskLike, scores: dict[str, float], history: Histo
     history.curriculum.append(dict(state()))
 
 
-def _out_of_budget(config: TrainConfig, start: float, step: int) -> bool:
+def _out_of_budget(config: TrainConfig, start: float, step: int, cpu_start: float) -> bool:
     if config.max_steps is not None and step >= config.max_steps:
         return True
+    if (
+        config.max_cpu_seconds is not None
+        and time.process_time() - cpu_start >= config.max_cpu_seconds
+    ):
+        return True
     return config.max_seconds is not None and time.perf_counter() - start >= config.max_seconds
+
+
+def _check_stateful(model: nn.Module, data: Data | tuple[Tensor, Tensor], batch_size: int) -> int:
+    """Steps per epoch of :func:`stateful_batches`, after checking the model can carry state."""
+    if not callable(getattr(model, "run", None)):
+        raise ValueError(
+            f"fit: carry_state needs a model with .run(inputs, state), got {type(model).__name__}"
+        )
+    size = len(data[0] if isinstance(data, tuple) else data)
+    if size < batch_size:
+        raise ValueError(
+            f"fit: carry_state needs at least batch_size={batch_size} training rows, got {size}"
+        )
+    return size // batch_size
+
+
+def stateful_batches(
+    data: Data | tuple[Tensor, Tensor], batch_size: int
+) -> Iterator[tuple[Tensor, Tensor]]:
+    """Batches for truncated BPTT with a carried state (``TrainConfig.carry_state``).
+
+    The ``N`` rows, in order, are cut into ``B = batch_size`` streams of ``S = N // B``
+    rows (the last ``N - B S`` rows are left out); batch ``i`` (of ``S``) holds rows
+    ``i, S + i, 2S + i, ...``, so row ``b`` of batch ``i + 1`` continues row ``b`` of batch
+    ``i`` when the data set's rows are consecutive pieces of one text.
+    """
+    if isinstance(data, StreamedData):
+        raise ValueError("fit: carry_state needs a data set held in memory, got a streamed one")
+    inputs, targets = data if isinstance(data, tuple) else (data.inputs, data.targets)
+    per_stream = len(inputs) // batch_size
+    for i in range(per_stream):
+        rows = torch.arange(batch_size) * per_stream + i
+        yield inputs[rows], targets[rows]
+
+
+def detach_state(state: Any) -> Any:
+    """The same (nested tuple/list of) tensors, cut from the graph (truncated BPTT)."""
+    if isinstance(state, Tensor):
+        return state.detach()
+    if isinstance(state, tuple) and hasattr(state, "_fields"):  # a named tuple
+        return type(state)(*(detach_state(s) for s in state))
+    if isinstance(state, tuple | list):
+        return type(state)(detach_state(s) for s in state)
+    return state
