@@ -3,15 +3,15 @@
 Chapter 07 trains two families on Tiny Shakespeare (:mod:`rnnbook.tasks.shakespeare`):
 
 - **recurrent**: embedding → ``num_layers`` recurrent layers (any cell of
-  :func:`rnnbook.make_rnn`) → linear readout; this is :class:`rnnbook.models.SequenceModel`
-  with a learned embedding (``embedding_size``), whose ``run(inputs, state)`` carries the
-  state across pieces;
+  :func:`rnnbook.make_rnn`) → linear readout; this is
+  :class:`rnnbook.models.task_model.SequenceModel` with a learned embedding
+  (``embedding_size``), whose ``run(inputs, state)`` carries the state across pieces;
 - **transformer**: :class:`CharTransformer`, pre-norm blocks built on
   :class:`rnnbook.models.attention.CausalSelfAttention`, with learned positions (a GPT in
   miniature, as nanoGPT's ``shakespeare_char``).
 
-:func:`rnnbook.models.build_model` builds either from a
-:class:`rnnbook.models.ModelConfig`: ``cell="transformer"`` gives the second, through
+:func:`rnnbook.models.task_model.build_model` builds either from a
+:class:`rnnbook.models.task_model.ModelConfig`: ``cell="transformer"`` gives the second, through
 :func:`build_transformer` (``hidden_size`` is its width ``D``, ``num_layers`` its blocks,
 ``D / 64`` its heads, at least one; its context is the task's ``seq_len``).
 
@@ -39,7 +39,8 @@ __all__ = [
 ]
 
 TRANSFORMER = "transformer"
-"""The cell name for which :func:`rnnbook.models.build_model` builds a :class:`CharTransformer`."""
+"""The cell name for which :func:`rnnbook.models.task_model.build_model` builds a
+:class:`CharTransformer`."""
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -137,7 +138,7 @@ def build_transformer(
 ) -> CharTransformer:
     """The chapter's transformer: ``max(1, width // 64)`` heads of 64 features or fewer.
 
-    :func:`rnnbook.models.build_model` calls it for ``ModelConfig(cell="transformer")``,
+    :func:`rnnbook.models.task_model.build_model` calls it for ``ModelConfig(cell="transformer")``,
     with ``hidden_size`` as ``width`` and the task's window as ``context``.
     """
     heads = max(1, width // 64)
