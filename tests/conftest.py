@@ -1,8 +1,10 @@
-"""Fixtures shared by the unit tests: a tiny run config, and the one-line error check."""
+"""Fixtures shared by the unit tests: a tiny run config, the one-line error check, a kernel
+workspace (a source file, a logging compiler wrapper, a cache of its own)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from rnnbook.experiments.run_config import RunConfig
 from rnnbook.models.task_model import ModelConfig
 from rnnbook.training.fit import TrainConfig
+from tests.reliability.reliability_helpers import SOURCE
 
 
 def tiny_run_config(
@@ -52,3 +55,23 @@ def assert_one_line(stderr: str, message: str = "") -> str:
 def one_line_error() -> Callable[..., str]:
     """:func:`assert_one_line`: ``one_line_error(capsys.readouterr().err, "expected")``."""
     return assert_one_line
+
+
+@pytest.fixture
+def kernel_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A source file, a logging compiler wrapper (``CXX="wrapper g++"``), a cache of its own."""
+    (tmp_path / "answer.cpp").write_text(SOURCE)
+    log = tmp_path / "compiler.log"
+    wrapper = tmp_path / "wrapper"
+    wrapper.write_text(
+        f'#!/bin/sh\necho "$*" >> "{log}"\n'
+        'if [ -n "$FAIL_WITH" ]; then echo "$FAIL_WITH" >&2; exit 1; fi\n'
+        'sleep "${SLOW:-0}"\nexec "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("CXX", f"{wrapper} g++")
+    monkeypatch.setenv("RNNBOOK_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.delenv("RNNBOOK_NO_EXTENSION", raising=False)
+    return tmp_path

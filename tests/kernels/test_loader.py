@@ -12,67 +12,29 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 import rnnbook.kernels.loader as loader
-
-LOADER = Path(loader.__file__)
-SOURCE = 'extern "C" int answer() { return 42; }\n'
-SCRIPT = textwrap.dedent(
-    """
-    import ctypes, importlib.util, json, sys
-    spec = importlib.util.spec_from_file_location("loader", sys.argv[1])
-    loader = sys.modules["loader"] = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loader)
-
-    def bind(library):
-        library.answer.restype = ctypes.c_int
-        if library.answer() != 42:
-            raise AttributeError("wrong answer")
-
-    library, info = loader.load_library(
-        "answer", loader.Path(sys.argv[2]), [["-O1", "-fPIC"]], ["-shared"], bind
-    )
-    print(json.dumps({"available": info.available, "path": info.path, "message": info.message}))
-    """
+from tests.reliability.reliability_helpers import (
+    LOAD_SCRIPT,
+    LOADER,
+    SOURCE,
+    compiles,
+    load_in_fresh_process,
 )
 
 
 @pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A source file, a logging compiler wrapper (``CXX="wrapper g++"``), an own cache."""
-    (tmp_path / "answer.cpp").write_text(SOURCE)
-    log = tmp_path / "compiler.log"
-    wrapper = tmp_path / "wrapper"
-    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nsleep "${{SLOW:-0}}"\nexec "$@"\n')
-    wrapper.chmod(0o755)
-    monkeypatch.setenv("CXX", f"{wrapper} g++")  # two words, like "ccache g++"
-    monkeypatch.setenv("RNNBOOK_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
-    (tmp_path / "tmp").mkdir()
-    monkeypatch.delenv("RNNBOOK_NO_EXTENSION", raising=False)
-    return tmp_path
+def workspace(kernel_workspace: Path) -> Path:
+    return kernel_workspace
 
 
 def _load(workspace: Path) -> dict[str, object]:
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(LOADER), str(workspace / "answer.cpp")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    result: dict[str, object] = json.loads(done.stdout)
+    result = load_in_fresh_process(workspace)
+    result.pop("stderr")
     return result
-
-
-def _compiles(workspace: Path) -> int:
-    """Compile steps run so far (the link steps are not counted)."""
-    log = workspace / "compiler.log"
-    return sum(" -c " in line for line in log.read_text().splitlines()) if log.exists() else 0
 
 
 def test_builds_once_then_loads_from_the_cache(workspace: Path) -> None:
@@ -81,7 +43,7 @@ def test_builds_once_then_loads_from_the_cache(workspace: Path) -> None:
     assert str(first["path"]).startswith(str(workspace / "cache"))
     second = _load(workspace)
     assert second == first
-    assert _compiles(workspace) == 1
+    assert compiles(workspace) == 1
     record = json.loads(Path(str(first["path"])).with_suffix(".json").read_text())
     assert record["size"] == Path(str(first["path"])).stat().st_size
 
@@ -99,7 +61,7 @@ def test_a_damaged_library_is_rebuilt_not_loaded(workspace: Path, damage: str) -
         library.with_suffix(".json").unlink()
     again = _load(workspace)
     assert again["available"], again["message"]
-    assert _compiles(workspace) == 2
+    assert compiles(workspace) == 2
     assert library.read_bytes() == data or damage == "record-missing"
 
 
@@ -126,12 +88,12 @@ def test_a_failed_compile_is_remembered(workspace: Path, monkeypatch: pytest.Mon
     first = _load(workspace)
     assert not first["available"]
     assert "compiler failed" in str(first["message"])
-    tried = _compiles(workspace)
+    tried = compiles(workspace)
     assert tried == 1  # one flag set in this test
     second = _load(workspace)
     assert not second["available"]
     assert "remembered" in str(second["message"])
-    assert _compiles(workspace) == tried  # no new process retries
+    assert compiles(workspace) == tried  # no new process retries
     (workspace / "answer.cpp").write_text(SOURCE)  # a new source is a new key
     assert _load(workspace)["available"]
 
@@ -147,13 +109,13 @@ def test_a_missing_compiler_is_one_message(
 
 def test_concurrent_first_uses_compile_once(workspace: Path) -> None:
     env = {**os.environ, "SLOW": "1"}  # each compiler call lasts a second: they overlap
-    command = [sys.executable, "-c", SCRIPT, str(LOADER), str(workspace / "answer.cpp")]
+    command = [sys.executable, "-c", LOAD_SCRIPT, str(LOADER), str(workspace / "answer.cpp")]
     processes = [
         subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) for _ in range(3)
     ]
     results = [json.loads(p.communicate(timeout=120)[0]) for p in processes]
     assert all(result["available"] for result in results), results
-    assert _compiles(workspace) == 1
+    assert compiles(workspace) == 1
 
 
 def test_compiler_command_is_split_like_a_shell(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -168,4 +130,4 @@ def test_no_extension_variable_disables_compiling(
     result = _load(workspace)
     assert not result["available"]
     assert "RNNBOOK_NO_EXTENSION" in str(result["message"])
-    assert _compiles(workspace) == 0
+    assert compiles(workspace) == 0
