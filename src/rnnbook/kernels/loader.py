@@ -139,6 +139,25 @@ def _uid() -> int | None:
     return os.geteuid() if hasattr(os, "geteuid") else None
 
 
+def _ours_alone(path: Path, is_kind: Callable[[int], bool], kind: str) -> str:
+    """Why ``path`` (not followed if a link) is not a ``kind`` of this user's that no one
+    else can write, or ``""``; always ``""`` without ``os.geteuid`` (Windows)."""
+    uid = _uid()
+    if uid is None:
+        return ""
+    try:
+        info = path.lstat()
+    except OSError as error:
+        return f"{path} cannot be inspected ({error.strerror})"
+    if not is_kind(info.st_mode):
+        return f"{path} is not a {kind}"
+    if info.st_uid != uid:
+        return f"{path} belongs to uid {info.st_uid}, not to this user (uid {uid})"
+    if info.st_mode & 0o022:
+        return f"{path} can be written by others (mode {stat.S_IMODE(info.st_mode):o})"
+    return ""
+
+
 def private_folder_problem(folder: Path) -> str:
     """Why ``folder`` may not hold libraries this process loads, or ``""`` if it may.
 
@@ -147,25 +166,15 @@ def private_folder_problem(folder: Path) -> str:
     by no one else, unless its sticky bit stops others from renaming what is not theirs.
     Not checked on systems without ``os.geteuid`` (Windows), where permissions differ.
     """
-    uid = _uid()
-    if uid is None:
-        return ""
-    try:
-        info = folder.lstat()
-    except OSError as error:
-        return f"{folder} cannot be inspected ({error.strerror})"
-    if not stat.S_ISDIR(info.st_mode):
-        return f"{folder} is not a folder"
-    if info.st_uid != uid:
-        return f"{folder} belongs to uid {info.st_uid}, not to this user (uid {uid})"
-    if info.st_mode & 0o022:
-        return f"{folder} can be written by others (mode {stat.S_IMODE(info.st_mode):o})"
+    problem = _ours_alone(folder, stat.S_ISDIR, "folder")
+    if problem or _uid() is None:
+        return problem
     for parent in folder.resolve().parents:
         try:
             above = parent.stat()
         except OSError as error:
             return f"{parent} cannot be inspected ({error.strerror})"
-        if above.st_uid not in (uid, 0):
+        if above.st_uid not in (_uid(), 0):
             return f"{parent} belongs to uid {above.st_uid}, neither this user nor root"
         if above.st_mode & 0o022 and not above.st_mode & stat.S_ISVTX:
             return f"{parent} can be written by others and is not sticky"
@@ -175,17 +184,7 @@ def private_folder_problem(folder: Path) -> str:
 def _foreign_file_problem(path: Path) -> str:
     """Why the file ``path`` may not be trusted, or ``""``: it is this user's, and only theirs
     to write."""
-    uid = _uid()
-    if uid is None:
-        return ""
-    info = path.lstat()
-    if not stat.S_ISREG(info.st_mode):
-        return f"{path} is not a regular file"
-    if info.st_uid != uid:
-        return f"{path} belongs to uid {info.st_uid}, not to this user (uid {uid})"
-    if info.st_mode & 0o022:
-        return f"{path} can be written by others"
-    return ""
+    return _ours_alone(path, stat.S_ISREG, "regular file")
 
 
 def _make_private(folder: Path) -> str:
