@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from rnnbook.experiments.folders import write_manifest
-from rnnbook.experiments.runs import FILES, RunConfig, load_run, train_run
+from rnnbook.experiments.runs import FILES, RunConfig, load_run, save_run, train_run
 from rnnbook.models.task_model import ModelConfig
 from rnnbook.training.fit import TrainConfig, evaluate
 
@@ -119,3 +119,16 @@ def test_not_a_folder(tmp_path: Path) -> None:
         load_run(tmp_path / "missing")
     with pytest.raises(FileNotFoundError, match=r"config\.json is missing"):
         load_run(tmp_path)
+
+
+def test_save_run_never_deletes_an_unfinished_run(run_dir: Path, tmp_path: Path) -> None:
+    run = load_run(run_dir)
+    out = tmp_path / "saved"
+    partial = tmp_path / ".saved.partial"
+    partial.mkdir()
+    (partial / "checkpoint.pt").write_bytes(b"an unfinished run's checkpoint")
+    with pytest.raises(ValueError, match=r"an unfinished run for .* is in"):
+        save_run(out, run.config, run.model, run.history, run.metrics)
+    assert (partial / "checkpoint.pt").exists()
+    save_run(out, run.config, run.model, run.history, run.metrics, overwrite=True)
+    assert load_run(out).metrics == run.metrics

@@ -177,6 +177,11 @@ def save_run(
     if path.exists() and not overwrite:
         raise ValueError(f"save_run: {path} already exists; pass overwrite=True to replace it")
     partial = partial_path(path)
+    if partial.exists() and not overwrite:  # an unfinished run's checkpoint, perhaps
+        raise ValueError(
+            f"save_run: an unfinished run for {path} is in {partial}; pass overwrite=True to "
+            "replace it"
+        )
     if partial.exists():
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
