@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Chapter 07's language-model study on Tiny Shakespeare: one job at a time, in order.
 # Usage: nohup bash scripts/lm_study.sh > runs/lm-study.log 2>&1 &
+# Two queues, one per core: LM_ARMS="transformer gru" ... & LM_ARMS="sru rnn" LM_CARRY=0 ... &
 #
 # Per arm: a learning-rate grid (LRS, each trial TRIAL CPU seconds, into runs/lm-lr/,
 # summarised in results/lm-lr-grid/ARM.json), then seeds 0, 1, 2 at the best rate, each
@@ -53,6 +54,8 @@ for arm in ${LM_ARMS:-lstm transformer gru sru rnn}; do
   done
 done
 # the control for truncated BPTT: the LSTM with its state carried from window to window
+# (LM_CARRY=0 leaves it out, so that two queues can share the arms without both running it)
+if [ "${LM_CARRY:-1}" = 0 ]; then echo "$(date -u +%H:%M:%S) queue finished"; exit 0; fi
 lr=$(.venv/bin/python -c "import json; print(json.load(open('results/lm-lr-grid/lstm.json'))['best_lr'])")
 for seed in 0 1 2; do
   # shellcheck disable=SC2086
