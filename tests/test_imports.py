@@ -58,7 +58,7 @@ def import_graph() -> dict[str, set[str]]:
                 if node.level:
                     parts = package.split(".")[: len(package.split(".")) - node.level + 1]
                     base = ".".join([*parts, base] if base else parts)
-                # "from rnnbook import init" imports the module rnnbook.models.init
+                # "from rnnbook.models import cells" imports the module rnnbook.models.cells
                 targets = [
                     f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
                     for alias in node.names

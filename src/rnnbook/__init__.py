@@ -5,10 +5,14 @@ from rnnbook.core.paths import results_path
 from rnnbook.core.repro import seed_everything
 from rnnbook.figures.claims import claim
 from rnnbook.models.cells import GRUCell, LSTMCell, MGRUCell, MLSTMCell, RNNCell
-from rnnbook.models.init import chrono_init_, forget_bias_init_
 from rnnbook.models.layers import GRU, LSTM, MGRU, MLSTM, RNN
 from rnnbook.models.sru import SRU, SRUCell
-from rnnbook.models.task_model import available_rnns, make_rnn
+from rnnbook.models.task_model import (
+    available_rnns,
+    chrono_init_,
+    forget_bias_init_,
+    make_rnn,
+)
 
 __all__ = [
     "GRU",

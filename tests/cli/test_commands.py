@@ -404,7 +404,7 @@ def test_train_checks_memory_and_writes_the_command_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One ``rnnbook train``: one memory check and one reproducing command (per seed)."""
-    from rnnbook.experiments import groups, runs
+    from rnnbook.experiments import run_config
 
     calls: dict[str, int] = {"fits": 0, "command": 0}
 
@@ -415,10 +415,9 @@ def test_train_checks_memory_and_writes_the_command_once(
 
         return wrapper
 
-    fits = counted("fits", runs.check_run_fits)
-    monkeypatch.setattr(runs, "check_run_fits", fits)
-    monkeypatch.setattr(groups, "check_run_fits", fits)
-    monkeypatch.setattr(runs, "train_command", counted("command", runs.train_command))
+    # plan_run works out the memory check and the command: every stage after it takes them
+    monkeypatch.setattr(run_config, "check_run_fits", counted("fits", run_config.check_run_fits))
+    monkeypatch.setattr(run_config, "train_command", counted("command", run_config.train_command))
     argv = ["train", *ROUND_TRIPS["echo"], *COMMON]
     assert main([*argv, "--out", str(tmp_path / "one")]) == 0
     assert calls == {"fits": 1, "command": 1}

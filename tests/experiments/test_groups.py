@@ -339,12 +339,12 @@ def test_an_interrupted_group_resumes_where_it_stopped(tmp_path: Path) -> None:
 
 
 def test_where_a_run_computes_is_not_part_of_its_recipe() -> None:
-    from rnnbook.experiments.run_config import comparable_settings
+    from rnnbook.core.settings import recipe
 
     base = config(epochs=3)
     elsewhere = config(epochs=3)
     elsewhere.train = dataclasses.replace(base.train, device="auto", progress=True)
-    assert comparable_settings(elsewhere) == comparable_settings(base)
+    assert recipe(elsewhere) == recipe(base)
     other = config(epochs=3)
     other.train = dataclasses.replace(base.train, lr=0.5)
-    assert comparable_settings(other) != comparable_settings(base)
+    assert recipe(other) != recipe(base)

@@ -20,10 +20,11 @@ from torch import Tensor, nn
 
 from rnnbook.cli import main
 from rnnbook.experiments.runs import load_run
-from rnnbook.models.init import forget_bias_init_, forget_gate_of
 from rnnbook.models.task_model import (
     ModelConfig,
     available_rnns,
+    forget_bias_init_,
+    forget_gate_of,
     make_rnn,
     register_rnn,
     unregister_rnn,

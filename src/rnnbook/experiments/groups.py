@@ -30,6 +30,7 @@ from typing import Any
 
 from rnnbook.core.checks import check_int
 from rnnbook.core.files import read_json, write_atomic
+from rnnbook.core.settings import recipe
 from rnnbook.experiments.folders import (
     AGGREGATE,
     check_folder_name,
@@ -41,12 +42,7 @@ from rnnbook.experiments.folders import (
     runs_inside,
     seed_folder,
 )
-from rnnbook.experiments.run_config import (
-    RunConfig,
-    check_run_fits,
-    comparable_settings,
-    train_command,
-)
+from rnnbook.experiments.run_config import RunConfig, plan_run, train_command
 from rnnbook.experiments.runs import Run, load_run, train_run
 from rnnbook.training.fit import Callback
 
@@ -147,7 +143,14 @@ def train_group(
         raise ValueError(
             f"train_group: {path} already exists; pass overwrite=True (--overwrite) to replace it"
         )
-    check_run_fits(config)  # once: the seeds differ in nothing that changes the size
+    plans = {  # every seed's task, command and recipe; the memory checked once, on the first
+        seed: plan_run(
+            dataclasses.replace(config, train=dataclasses.replace(config.train, seed=seed)),
+            path / seed_folder(seed),
+            check_fits=seed == seeds[0],  # the seeds differ in nothing that changes the size
+        )
+        for seed in seeds
+    }
     partial = partial_path(path)
     if partial.exists() and not resume:
         if not overwrite:
@@ -159,23 +162,14 @@ def train_group(
     partial.mkdir(parents=True, exist_ok=True)
     callbacks = list(callbacks)
     runs: dict[int, Run] = {}
-    for seed in seeds:
-        one = dataclasses.replace(config, train=dataclasses.replace(config.train, seed=seed))
+    for seed, plan in plans.items():
         folder = partial / seed_folder(seed)
         if folder.exists():  # finished in an earlier sitting
             runs[seed] = load_run(folder)
-            if comparable_settings(runs[seed].config) != comparable_settings(one):
+            if recipe(runs[seed].config) != plan.recipe:
                 raise ValueError(f"train_group: {folder} was trained with other settings")
             continue
-        runs[seed] = train_run(
-            one,
-            folder,
-            callbacks,
-            resume=resume,
-            keep_diverged=keep_diverged,
-            record_as=path / seed_folder(seed),
-            check_fits=False,
-        )
+        runs[seed] = train_run(plan, folder, callbacks, resume=resume, keep_diverged=keep_diverged)
     aggregate = {
         "format": 1,
         "command": group_command(config, seeds, path),

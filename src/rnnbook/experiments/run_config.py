@@ -7,6 +7,11 @@ command-line flag and help (:func:`rnnbook.core.settings.setting`): ``rnnbook tr
 reproduces a run) are generated from these declarations. :mod:`rnnbook.experiments.runs`
 re-exports the class, which is where the chapters import it from.
 
+What the later stages need of a config is worked out here once, by :func:`plan_run`: the
+task, the command that reproduces the run, the settings a resume must agree on, and the
+memory check. A :class:`RunPlan` carries them to the run folder, the group and the
+training loop, which never come back here for them.
+
 Whether a run fits in memory is estimated here too, before anything is allocated
 (:func:`check_run_fits`): a typo such as ``--hidden-size 1000000`` should be refused in a
 second with a sentence, not found out minutes later by the out-of-memory killer. The
@@ -32,7 +37,6 @@ import torch
 
 from rnnbook.core.checks import check_int
 from rnnbook.core.settings import command_words, recipe, setting
-from rnnbook.core.settings import differences as setting_differences  # re-exported
 from rnnbook.models.task_model import ModelConfig, build_model
 from rnnbook.tasks import Task, make_task
 from rnnbook.tasks.base import CHUNK_SIZE, STREAM_THRESHOLD, check_samples
@@ -40,12 +44,12 @@ from rnnbook.training.fit import TrainConfig
 
 __all__ = [
     "RunConfig",
+    "RunPlan",
     "check_fits",
     "check_run_fits",
-    "comparable_settings",
     "estimate_bytes",
     "memory_limit",
-    "setting_differences",
+    "plan_run",
     "train_command",
 ]
 
@@ -245,17 +249,6 @@ class RunConfig:
             raise ValueError(f"RunConfig: {error}") from error
 
 
-def comparable_settings(config: RunConfig) -> dict[str, Any]:
-    """The settings that must agree for a run to be continued, or a group completed.
-
-    :func:`rnnbook.core.settings.recipe`: all but the per-sitting ones (``progress`` and
-    ``device``). Where a run computes is resolved when it trains (a CPU-only machine runs
-    ``"auto"`` on the CPU), so a group's seeds, or the sittings of one run, may come from
-    different machines; bit-identical resumption needs the same device, the recipe does not.
-    """
-    return recipe(config)
-
-
 def train_command(config: RunConfig, out: str | Path, command: str = "train") -> str:
     """The ``rnnbook train`` command that reproduces a run config (only non-default flags).
 
@@ -273,3 +266,50 @@ def train_command(config: RunConfig, out: str | Path, command: str = "train") ->
             text = str(value).lower() if isinstance(value, bool) else str(value)
             words += ["--" + name.replace("_", "-"), text]
     return shlex.join(words + command_words(config))
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A run ready to train: its config, and what every later stage needs of it, worked out once.
+
+    Built by :func:`plan_run`; :func:`rnnbook.experiments.runs.train_run` and
+    :func:`rnnbook.experiments.groups.train_group` take it as it is.
+
+    Attributes:
+        config: the run.
+        task: ``config.make_task()``.
+        command: the ``rnnbook train`` command that reproduces the run (:func:`train_command`),
+            naming the folder the run is recorded in.
+        recipe: the settings a resume must agree on, and a group's seeds besides their
+            seed: :func:`rnnbook.core.settings.recipe`, all but the per-sitting ones
+            (``progress`` and ``device``). Where a run computes is resolved when it trains (a
+            CPU-only machine runs ``"auto"`` on the CPU), so a group's seeds, or the sittings
+            of one run, may come from different machines; bit-identical resumption needs the
+            same device, the recipe does not.
+    """
+
+    config: RunConfig
+    task: Task
+    command: str
+    recipe: dict[str, Any]
+
+
+def plan_run(
+    config: RunConfig, out: str | Path | None = None, *, check_fits: bool = True
+) -> RunPlan:
+    """Work out once what training ``config`` needs: task, command, recipe, memory check.
+
+    Args:
+        config: the run.
+        out: the folder the command names (``None``: the run stays in memory, ``--out .``).
+        check_fits: check that the run fits in memory (:func:`check_run_fits`); ``False`` for
+            a config whose size was checked already (a group's other seeds).
+
+    Raises:
+        ValueError: a bad task option, or a run too large for the memory.
+    """
+    task = config.make_task()
+    if check_fits:
+        check_run_fits(config, task)
+    command = train_command(config, out if out is not None else Path())
+    return RunPlan(config, task, command, recipe(config))

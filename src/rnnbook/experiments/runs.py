@@ -36,6 +36,7 @@ import torch
 
 from rnnbook.core.files import read_json, replace_with, write_atomic
 from rnnbook.core.repro import check_device_name, resolve_device, seed_everything
+from rnnbook.core.settings import differences, recipe
 from rnnbook.experiments.folders import (
     MANIFEST,
     check_folder_name,
@@ -47,12 +48,7 @@ from rnnbook.experiments.folders import (
 from rnnbook.experiments.run_config import (
     RunConfig as RunConfig,  # re-exported: the chapters import it here
 )
-from rnnbook.experiments.run_config import (
-    check_fits,
-    check_run_fits,
-    comparable_settings,
-    setting_differences,
-)
+from rnnbook.experiments.run_config import RunPlan, check_fits, plan_run
 from rnnbook.experiments.run_config import train_command as train_command  # re-exported
 from rnnbook.models.task_model import SequenceModel, build_model
 from rnnbook.tasks import Task
@@ -258,9 +254,7 @@ def load_run(directory: str | Path, device: str | torch.device = "cpu") -> Run:
     return Run(path, config, task, model, history, metrics, command)
 
 
-def _start_partial(
-    config: RunConfig, command: str, partial: Path, path: Path, overwrite: bool, resume: bool
-) -> bool:
+def _start_partial(plan: RunPlan, partial: Path, path: Path, overwrite: bool, resume: bool) -> bool:
     """Prepare the in-progress folder; return whether a checkpoint will be resumed."""
     if partial.exists() and resume:
         retired = partial / RETIRED_CHECKPOINT
@@ -275,8 +269,7 @@ def _start_partial(
             )
         except (OSError, ValueError) as error:
             raise ValueError(f"train_run: cannot resume from {partial}: {error}") from None
-        before, now = comparable_settings(saved), comparable_settings(config)
-        changed = setting_differences(before, now)
+        changed = differences(recipe(saved), plan.recipe)
         if changed:
             raise ValueError(
                 f"train_run: the unfinished run in {partial} has other settings "
@@ -294,21 +287,19 @@ def _start_partial(
     partial.mkdir(parents=True)
     _write_json(
         partial / "config.json",
-        {"format": FORMAT_VERSION, "command": command, **config.to_dict()},
+        {"format": FORMAT_VERSION, "command": plan.command, **plan.config.to_dict()},
     )
     return False
 
 
 def train_run(
-    config: RunConfig,
+    config: RunConfig | RunPlan,
     out: str | Path | None = None,
     callbacks: Iterable[Callback] = (),
     *,
     overwrite: bool = False,
     resume: bool = False,
     keep_diverged: bool = True,
-    record_as: str | Path | None = None,
-    check_fits: bool = True,
 ) -> Run:
     """Build the task and model, train, test on fresh data, and (with ``out``) save the folder.
 
@@ -316,7 +307,10 @@ def train_run(
     reproducible from its ``config.json``.
 
     Args:
-        config: the run.
+        config: the run; or its :class:`~rnnbook.experiments.run_config.RunPlan`, where the
+            caller has planned it already (:func:`rnnbook.experiments.groups.train_group`:
+            every seed's command names the group's folder, and the memory is checked once).
+            A config is planned here (:func:`~rnnbook.experiments.run_config.plan_run`).
         out: the run folder to write (``None``: keep the run in memory only). It must not
             exist unless ``overwrite``; training happens in :func:`partial_path`, with a
             checkpoint after every epoch, and the folder appears only when complete.
@@ -327,20 +321,14 @@ def train_run(
             run would. Without an unfinished run, start from scratch.
         keep_diverged: if ``False``, a run whose loss became non-finite is not saved and
             raises ``ValueError`` (the command line's choice).
-        record_as: the folder the recorded command names, when the run will be moved
-            later (a group's seed runs); default ``out``.
-        check_fits: check first that the run fits in memory
-            (:func:`rnnbook.experiments.run_config.check_run_fits`); ``False`` where the caller
-            has checked it already (:func:`rnnbook.experiments.groups.train_group`, once for
-            all its seeds).
 
     Raises:
         ValueError: a bad setting, a run too large for the memory, ``out`` exists, or
             (with ``keep_diverged=False``) training diverged.
     """
-    task = config.make_task()
-    if check_fits:
-        check_run_fits(config, task)
+    if not isinstance(config, RunPlan):
+        config = plan_run(config, out)
+    plan = config
     path = partial = None
     resuming = False
     if out is not None:
@@ -350,10 +338,9 @@ def train_run(
                 f"train_run: {path} already exists; pass overwrite=True (--overwrite) to replace it"
             )
         partial = partial_path(path)
-        command = train_command(config, record_as if record_as is not None else path)
-        resuming = _start_partial(config, command, partial, path, overwrite, resume)
+        resuming = _start_partial(plan, partial, path, overwrite, resume)
     try:
-        model, history, metrics = _train(config, task, callbacks, partial, resuming)
+        model, history, metrics = _train(plan, callbacks, partial, resuming)
     except BaseException:
         # an interrupted run keeps its checkpoint (resume=True continues it); a run that
         # failed before its first epoch leaves nothing behind
@@ -369,26 +356,24 @@ def train_run(
             "was saved; lower the learning rate or clip the gradients"
         )
     model.cpu().eval()
+    run = Run(path or Path(), plan.config, plan.task, model, history, metrics, plan.command)
     if path is None or partial is None:
-        return Run(Path(), config, task, model, history, metrics, train_command(config, Path()))
+        return run
     # The checkpoint lives until the run is in place: a kill during any of these steps
     # leaves a folder that --resume finishes without training again. Hidden, it is left
     # out of the manifest.
-    _write_files(partial, config, model, history, metrics, command)
+    _write_files(partial, plan.config, model, history, metrics, plan.command)
     (partial / CHECKPOINT).rename(partial / RETIRED_CHECKPOINT)
     move_into_place(partial, path)
     (path / RETIRED_CHECKPOINT).unlink()
-    return Run(path, config, task, model, history, metrics, command)
+    return run
 
 
 def _train(
-    config: RunConfig,
-    task: Task,
-    callbacks: Iterable[Callback],
-    partial: Path | None,
-    resuming: bool,
+    plan: RunPlan, callbacks: Iterable[Callback], partial: Path | None, resuming: bool
 ) -> tuple[SequenceModel, History, dict[str, Any]]:
     """Seed, build, train (checkpointing into ``partial``) and test: the run itself."""
+    config, task = plan.config, plan.task
     seed = config.train.seed
     seed_everything(seed, config.train.num_threads)
     model = build_model(task, config.model)

@@ -116,8 +116,9 @@ class Recurrence:
         project: ``(x (..., I), params) -> tuple of (..., ·) tensors``.
         step: ``(projected slice at t, state, params) -> new state``.
         forget_gate: the layout of its forget gate, which chrono and forget-bias
-            initialisation set (:mod:`rnnbook.models.init`): ``"lstm"`` (rows ``[H, 2H)`` of
-            ``b_ih``/``b_hh``, gate order ``i, f, g, o``), or ``None`` without one.
+            initialisation set (:func:`rnnbook.models.task_model.forget_gate_of`): ``"lstm"``
+            (rows ``[H, 2H)`` of ``b_ih``/``b_hh``, gate order ``i, f, g, o``), or ``None``
+            without one.
     """
 
     name: str

@@ -71,7 +71,7 @@ def _alpha(module: str, input_size: int, hidden_size: int, highway_bias: float) 
 
 
 class SRUCell(SavedSettings, nn.Module):
-    forget_gate: ClassVar[str] = "sru"  # b_f, the first half of the bias (rnnbook.models.init)
+    forget_gate: ClassVar[str] = "sru"  # b_f, the first half of the bias (rnnbook.chrono_init_)
 
     def __init__(
         self, input_size: int, hidden_size: int, bias: bool = True, *, highway_bias: float = 0.0

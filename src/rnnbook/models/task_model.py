@@ -12,6 +12,11 @@ contract: ``output, state = module(x, state=None)`` with ``x`` shaped ``(T, N, I
 ``(N, T, I)`` when ``batch_first``) and attributes ``input_size, hidden_size, num_layers,
 batch_first``.
 
+The recurrent module's forget gates are initialised here as well, when the config asks:
+chrono initialisation (:func:`chrono_init_`, Tallec & Ollivier 2018) or a constant forget
+bias (:func:`forget_bias_init_`); each module declares where its forget gate is
+(:func:`forget_gate_of`).
+
 Introduced in the crash-course chapter.
 """
 
@@ -29,16 +34,20 @@ from torch.nn import functional as F
 from rnnbook.core.checks import check_finite, check_fraction, check_int
 from rnnbook.core.repro import eval_mode
 from rnnbook.core.settings import setting
-from rnnbook.models import init
+from rnnbook.models.cells import Recurrence
 from rnnbook.models.layers import GRU, LSTM, MGRU, MLSTM, RNN
 from rnnbook.models.sru import SRU
 from rnnbook.tasks import Task
 
 __all__ = [
+    "FORGET_GATES",
     "ModelConfig",
     "SequenceModel",
     "available_rnns",
     "build_model",
+    "chrono_init_",
+    "forget_bias_init_",
+    "forget_gate_of",
     "greedy_answer",
     "initialise_recurrent",
     "make_rnn",
@@ -99,7 +108,7 @@ def register_rnn(name: str, factory: Callable[..., nn.Module]) -> None:
     with the contract above. From then on :func:`make_rnn`, ``ModelConfig(cell=name)``,
     ``rnnbook train --cell name`` and :func:`rnnbook.experiments.runs.load_run` know it;
     whether chrono and forget-bias initialisation apply is the module's own declaration
-    (``forget_gate``, see :mod:`rnnbook.models.init`).
+    (``forget_gate``, see :func:`forget_gate_of`).
 
     Raises:
         ValueError: ``name`` is empty, has spaces, is taken, or ``factory`` is not callable.
@@ -173,7 +182,7 @@ class ModelConfig:
     cell: str = setting(
         "lstm",
         "recurrent module, a name from rnnbook.available_rnns(), or transformer (shakespeare)",
-        choices=lambda: (*available_rnns(), "transformer"),  # asked when the parser is built
+        choices=lambda: (*available_rnns(), *_WHOLE_MODELS),  # asked when the parser is built
     )
     hidden_size: int = setting(64, "hidden units per layer", kind="positive_int")
     num_layers: int = setting(1, "stacked recurrent layers", kind="positive_int")
@@ -187,10 +196,10 @@ class ModelConfig:
     forget_bias: float | None = setting(None, "forget-gate bias", kind="finite_float")
 
     def __post_init__(self) -> None:
-        if self.cell not in (*available_rnns(), "transformer"):
+        if self.cell not in (*available_rnns(), *_WHOLE_MODELS):
             raise ValueError(
                 f"ModelConfig: unknown cell {self.cell!r}; expected one of "
-                f"{[*available_rnns(), 'transformer']}"
+                f"{[*available_rnns(), *_WHOLE_MODELS]}"
             )
         check_int("ModelConfig", "hidden_size", self.hidden_size, 1)
         check_int("ModelConfig", "num_layers", self.num_layers, 1)
@@ -286,30 +295,188 @@ class SequenceModel(nn.Module):
         return self.run(inputs)[0]
 
 
-def build_model(task: Task, config: ModelConfig | None = None) -> SequenceModel:
-    """The model that fits ``task``'s inputs and outputs (``cell="transformer"``: a
-    :class:`rnnbook.models.charlm.CharTransformer` over the task's tokens, context ``seq_len``)."""
-    if config is not None and config.cell == "transformer":  # chapter 07's language model
-        from rnnbook.models.charlm import build_transformer
+def _transformer(task: Task, config: ModelConfig) -> nn.Module:
+    """Chapter 07's language model: a :class:`rnnbook.models.charlm.CharTransformer` over the
+    task's tokens, its context the task's ``seq_len``."""
+    from rnnbook.models.charlm import build_transformer
 
-        context = getattr(task.config, "seq_len", None)
-        if task.input_kind != "tokens" or not isinstance(context, int):
-            raise ValueError(f"build_model: the transformer needs a token task, got {task.name!r}")
-        transformer = build_transformer(
-            task.input_size, context, config.hidden_size, config.num_layers, config.dropout
-        )
-        return transformer  # type: ignore[return-value]
+    context = getattr(task.config, "seq_len", None)
+    if task.input_kind != "tokens" or not isinstance(context, int):
+        raise ValueError(f"build_model: the transformer needs a token task, got {task.name!r}")
+    return build_transformer(
+        task.input_size, context, config.hidden_size, config.num_layers, config.dropout
+    )
+
+
+_WHOLE_MODELS: dict[str, Callable[[Task, ModelConfig], nn.Module]] = {"transformer": _transformer}
+"""The ``cell`` names that build a whole model of their own instead of a recurrent module
+inside :class:`SequenceModel`."""
+
+
+def build_model(task: Task, config: ModelConfig | None = None) -> SequenceModel:
+    """The model that fits ``task``'s inputs and outputs: a :class:`SequenceModel` around
+    ``config.cell``, or the whole model a name of ``_WHOLE_MODELS`` builds
+    (``cell="transformer"``: a :class:`rnnbook.models.charlm.CharTransformer`)."""
+    if config is not None and config.cell in _WHOLE_MODELS:
+        return _WHOLE_MODELS[config.cell](task, config)  # type: ignore[return-value]
     return SequenceModel(
         task.input_kind, task.input_size, task.output_size, task.output_mode, config
     )
 
 
+# Forget-gate initialisations: chrono (Tallec & Ollivier 2018) and a constant forget bias.
+#
+# Both act on every module with a forget gate found inside ``module`` (the module itself
+# included). Which modules have one, and where, each module declares itself
+# (:func:`forget_gate_of`): a recurrence's ``forget_gate`` (:class:`Recurrence`: the LSTM and
+# MLSTM, their cells and layers, gate order ``i, f, g, o``), or a module's own
+# ``forget_gate`` attribute (the SRU, whose input gate is :math:`1 - f_t`, or a cell
+# registered by a user); torch's LSTMs are the one family named here. Biases are split
+# between ``bias_ih`` and ``bias_hh``: the whole value goes to ``bias_ih`` and the
+# ``bias_hh`` entries of the gate are zeroed, so the sum is exact.
+
+FORGET_GATES = ("lstm", "sru")
+"""The forget-gate layouts these initialisations know (see :func:`forget_gate_of`)."""
+
+
+def forget_gate_of(module: nn.Module) -> str | None:
+    """The layout of ``module``'s own forget gate, as the module declares it; ``None``: none.
+
+    ``"lstm"``: ``bias_ih*``/``bias_hh*`` with the forget gate in rows ``[H, 2H)``;
+    ``"sru"``: every ``bias*`` parameter holds ``(b_f, b_r)``. Read from the module's
+    recurrence (:attr:`rnnbook.models.cells.Recurrence.forget_gate`), else its
+    ``forget_gate`` attribute, else ``"lstm"`` for :class:`torch.nn.LSTM` and
+    :class:`torch.nn.LSTMCell`.
+
+    Raises:
+        ValueError: a declared layout not in :data:`FORGET_GATES`.
+    """
+    recurrence = getattr(module, "recurrence", None)
+    if isinstance(recurrence, Recurrence):
+        declared = recurrence.forget_gate
+    elif isinstance(module, (nn.LSTM, nn.LSTMCell)):
+        declared = "lstm"
+    else:
+        declared = getattr(module, "forget_gate", None)
+    if declared is not None and declared not in FORGET_GATES:
+        raise ValueError(
+            f"forget_gate_of: {type(module).__name__} declares forget_gate={declared!r}; "
+            f"expected one of {FORGET_GATES} or None"
+        )
+    return declared
+
+
+def _gated_biases(caller: str, module: nn.Module) -> list[tuple[str, Tensor, Tensor | None]]:
+    """``(kind, bias_ih or SRU bias, bias_hh or None)`` for every forget gate in ``module``."""
+    found: list[tuple[str, Tensor, Tensor | None]] = []
+    gated = False
+    for sub in module.modules():
+        params = dict(sub.named_parameters(recurse=False))
+        kind = forget_gate_of(sub)
+        if kind == "lstm":
+            gated = True
+            for name, bias_ih in params.items():
+                if name.startswith("bias_ih"):
+                    found.append(("lstm", bias_ih, params[name.replace("bias_ih", "bias_hh")]))
+        elif kind == "sru":
+            gated = True
+            found.extend(("sru", p, None) for n, p in params.items() if n.startswith("bias"))
+    if not gated:
+        raise ValueError(
+            f"{caller}: expected a module with a forget gate (LSTM, MLSTM, SRU or their cells), "
+            f"got {type(module).__name__}"
+        )
+    if not found:
+        raise ValueError(
+            f"{caller}: {type(module).__name__} has no forget-gate bias (built with bias=False)"
+        )
+    return found
+
+
+def _set_forget(kind: str, bias: Tensor, bias_hh: Tensor | None, forget: Tensor) -> None:
+    hidden = forget.numel()
+    if kind == "sru":  # bias_l{k} = (b_f, b_r)
+        bias[:hidden] = forget
+        return
+    assert bias_hh is not None
+    # gate order (i, f, g, o): rows [H, 2H) are the forget gate
+    bias[hidden : 2 * hidden] = forget
+    bias_hh[hidden : 2 * hidden] = 0.0
+
+
+def chrono_init_(module: nn.Module, t_max: float) -> None:
+    r"""Chrono initialisation (Tallec & Ollivier 2018), in place.
+
+    .. math::
+
+        b_f \sim \log\, \mathcal{U}[1, T_{\max} - 1], \qquad b_i = -b_f
+
+    so the forget gates start with characteristic memory times spread over
+    :math:`[1, T_{\max}]` steps. For the SRU only :math:`b_f` is set (its input gate is
+    :math:`1 - f_t`). Draws from torch's global generator (seed it for reproducibility).
+
+    Args:
+        module: a module containing at least one LSTM, MLSTM or SRU (or their cells).
+        t_max: the longest dependency expected, in time steps; at least 2.
+
+    Raises:
+        ValueError: if ``t_max < 2`` or ``module`` has no forget gate.
+
+    Example::
+
+        >>> lstm = torch.nn.LSTM(4, 8)
+        >>> chrono_init_(lstm, t_max=100)
+    """
+    if check_finite("chrono_init_", "t_max", t_max) < 2.0:
+        raise ValueError(f"chrono_init_: expected t_max >= 2, got {t_max!r}")
+    _chrono(module, t_max)
+
+
+def _chrono(module: nn.Module, t_max: float) -> None:
+    """:func:`chrono_init_` once ``t_max`` is known to be finite and at least 2."""
+    with torch.no_grad():
+        for kind, bias, bias_hh in _gated_biases("chrono_init_", module):
+            hidden = bias.numel() // (2 if kind == "sru" else 4)
+            forget = torch.log(torch.empty(hidden, dtype=bias.dtype).uniform_(1.0, t_max - 1.0))
+            _set_forget(kind, bias, bias_hh, forget.to(bias.device))
+            if kind == "lstm":
+                assert bias_hh is not None
+                bias[:hidden] = -forget.to(bias.device)
+                bias_hh[:hidden] = 0.0
+
+
+def forget_bias_init_(module: nn.Module, value: float) -> None:
+    """Set every forget-gate bias to ``value`` in place (e.g. ``1.0``, Gers et al. 2000).
+
+    Args:
+        module: a module containing at least one LSTM, MLSTM or SRU (or their cells).
+        value: the forget-gate bias (summed over ``bias_ih`` and ``bias_hh``).
+
+    Raises:
+        ValueError: if ``value`` is not finite or ``module`` has no forget gate.
+
+    Example::
+
+        >>> forget_bias_init_(torch.nn.LSTM(4, 8), 1.0)
+    """
+    _forget_bias(module, check_finite("forget_bias_init_", "value", value))
+
+
+def _forget_bias(module: nn.Module, value: float) -> None:
+    """:func:`forget_bias_init_` once ``value`` is known to be finite."""
+    with torch.no_grad():
+        for kind, bias, bias_hh in _gated_biases("forget_bias_init_", module):
+            hidden = bias.numel() // (2 if kind == "sru" else 4)
+            _set_forget(kind, bias, bias_hh, torch.full((hidden,), float(value), dtype=bias.dtype))
+
+
 def initialise_recurrent(rnn: nn.Module, config: ModelConfig) -> None:
-    """Apply ``config.chrono_tmax`` and ``config.forget_bias`` (from :mod:`rnnbook.models.init`)."""
+    """Apply ``config.chrono_tmax`` (:func:`chrono_init_`) and ``config.forget_bias``
+    (:func:`forget_bias_init_`); :class:`ModelConfig` has checked both values."""
     if config.chrono_tmax is not None:
-        init.chrono_init_(rnn, config.chrono_tmax)
+        _chrono(rnn, config.chrono_tmax)
     if config.forget_bias is not None:
-        init.forget_bias_init_(rnn, config.forget_bias)
+        _forget_bias(rnn, config.forget_bias)
 
 
 @torch.no_grad()
