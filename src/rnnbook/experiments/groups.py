@@ -151,6 +151,7 @@ def train_group(
         )
         for seed in seeds
     }
+    command = group_command(config, seeds, path)
     partial = partial_path(path)
     if partial.exists() and not resume:
         if not overwrite:
@@ -172,14 +173,17 @@ def train_group(
         runs[seed] = train_run(plan, folder, callbacks, resume=resume, keep_diverged=keep_diverged)
     aggregate = {
         "format": 1,
-        "command": group_command(config, seeds, path),
+        "command": command,
         "seeds": seeds,
         "commands": {str(seed): run.command for seed, run in runs.items()},
         "metrics": aggregate_runs(runs.values()),
     }
     write_atomic(partial / AGGREGATE, json.dumps(aggregate, indent=2) + "\n", overwrite=True)
     move_into_place(partial, path)
-    return load_group(path)
+    moved = {
+        seed: dataclasses.replace(run, path=path / seed_folder(seed)) for seed, run in runs.items()
+    }
+    return Group(path, moved, aggregate, command)
 
 
 def is_group(directory: str | Path) -> bool:

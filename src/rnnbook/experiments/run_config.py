@@ -83,6 +83,7 @@ def estimate_bytes(
     batch_size: int,
     samples: Sequence[int],
     training: bool = True,
+    parameters: int | None = None,
 ) -> dict[str, int]:
     """Rough bytes needed: ``{"model", "data", "activations", "total"}``.
 
@@ -91,6 +92,8 @@ def estimate_bytes(
         batch_size: the largest batch fed at once (training or evaluation).
         samples: sizes of the data sets held at once (each is streamed if large).
         training: count gradients, optimiser moments and the activations autograd keeps.
+        parameters: the model's parameter count where the caller has it; counted otherwise
+            (the model built on PyTorch's ``meta`` device, which allocates nothing).
     """
     steps = _steps_bound(task)
     features = task.input_size if task.input_kind == "real" else 1
@@ -99,7 +102,8 @@ def estimate_bytes(
     for count in samples:
         held = count if per_sample * count <= STREAM_THRESHOLD else min(count, CHUNK_SIZE)
         data += 8 * per_sample * held
-    parameters = _parameters(task, model)
+    if parameters is None:
+        parameters = _parameters(task, model)
     width = model.num_layers * model.hidden_size + (model.embedding_size or task.input_size)
     per_step = 12 * width if training else 2 * width
     activations = 4 * batch_size * steps * (per_step + 2 * task.output_size)
@@ -149,6 +153,7 @@ def check_run_fits(config: Any, task: Task | None = None) -> None:
     in memory, training or testing."""
     task = task or config.make_task()
     samples = [config.train_samples, config.val_samples]
+    parameters = _parameters(task, config.model)  # one model built on meta, for both checks
     check_fits(
         "train_run",
         task,
@@ -157,6 +162,7 @@ def check_run_fits(config: Any, task: Task | None = None) -> None:
         batch_size=config.train.batch_size,
         samples=samples,
         training=True,
+        parameters=parameters,
     )
     check_fits(
         "train_run",
@@ -166,6 +172,7 @@ def check_run_fits(config: Any, task: Task | None = None) -> None:
         batch_size=config.train.eval_batch_size,
         samples=[*samples, config.test_samples],
         training=False,
+        parameters=parameters,
     )
 
 
