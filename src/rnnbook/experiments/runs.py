@@ -38,6 +38,7 @@ from rnnbook.core.files import read_json, replace_with, write_atomic
 from rnnbook.core.repro import check_device_name, resolve_device, seed_everything
 from rnnbook.core.settings import differences, recipe
 from rnnbook.experiments.folders import (
+    CONFIG,
     MANIFEST,
     check_folder_name,
     check_manifest,
@@ -64,7 +65,7 @@ __all__ = [
     "train_run",
 ]
 
-FILES = ("config.json", "history.json", "metrics.json", "model.pt", "loss.png", MANIFEST)
+FILES = (CONFIG, "history.json", "metrics.json", "model.pt", "loss.png", MANIFEST)
 FORMAT_VERSION = 1
 CHECKPOINT = "checkpoint.pt"
 RETIRED_CHECKPOINT = ".checkpoint.pt"
@@ -138,9 +139,7 @@ def _write_files(
     metrics: dict[str, Any],
     command: str,
 ) -> None:
-    _write_json(
-        path / "config.json", {"format": FORMAT_VERSION, "command": command, **config.to_dict()}
-    )
+    _write_json(path / CONFIG, {"format": FORMAT_VERSION, "command": command, **config.to_dict()})
     _write_json(path / "history.json", history.to_dict())
     _write_json(path / "metrics.json", metrics)
     state = {
@@ -205,10 +204,10 @@ def load_run(directory: str | Path, device: str | torch.device = "cpu") -> Run:
         )
         raise FileNotFoundError(f"load_run: {path} is not a run folder (no such directory){hint}")
     check_device_name(device)
-    if not (path / "config.json").is_file():  # a clearer message than the manifest's
+    if not (path / CONFIG).is_file():  # a clearer message than the manifest's
         raise FileNotFoundError(f"load_run: {path} is not a run folder: config.json is missing")
     check_manifest(path, "load_run")  # first: no field of a file is used before it is checked
-    raw = _read_json(path / "config.json")
+    raw = _read_json(path / CONFIG)
     if not isinstance(raw, dict) or "task" not in raw:
         raise ValueError(f"load_run: {path / 'config.json'} is corrupted (no 'task' entry)")
     raw.pop("format", None)
@@ -261,7 +260,7 @@ def _start_partial(plan: RunPlan, partial: Path, path: Path, overwrite: bool, re
         if retired.is_file() and not (partial / CHECKPOINT).exists():
             retired.rename(partial / CHECKPOINT)  # killed during the final write: take it back
         try:
-            recorded = read_json(partial / "config.json", "train_run")
+            recorded = read_json(partial / CONFIG, "train_run")
             if not isinstance(recorded, dict):
                 raise ValueError(f"{partial / 'config.json'} is not a mapping")
             saved = RunConfig.from_dict(
@@ -286,7 +285,7 @@ def _start_partial(plan: RunPlan, partial: Path, path: Path, overwrite: bool, re
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
     _write_json(
-        partial / "config.json",
+        partial / CONFIG,
         {"format": FORMAT_VERSION, "command": plan.command, **plan.config.to_dict()},
     )
     return False
