@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import pytest
 import torch
 
@@ -10,6 +11,7 @@ from rnnbook.models.task_model import ModelConfig, build_model
 from rnnbook.perf.lm_generation import (
     lm_generation_by_position,
     new_caches,
+    plot_generation_cost,
     state_bytes,
     transformer_step,
 )
@@ -58,3 +60,16 @@ def test_state_bytes_and_bad_positions() -> None:
         lm_generation_by_position({"t": model}, positions=(1, 8))
     with pytest.raises(ValueError, match="expected a tensor"):
         state_bytes("h")
+
+
+def test_the_cost_figure_draws_every_model_in_both_panels() -> None:
+    rows = [
+        {"position": p, "a_ms": 1.0, "a_bytes": 8, "b_ms": 0.5 * p, "b_bytes": 8 * p}
+        for p in (1, 4)
+    ]
+    time_ax, memory_ax = plot_generation_cost(rows, {"a": "A", "b": "B"})
+    assert [line.get_label() for line in time_ax.get_lines()] == ["A", "B"]
+    assert list(memory_ax.get_lines()[1].get_ydata()) == [8, 32]
+    plt.close("all")
+    with pytest.raises(ValueError, match="models"):
+        plot_generation_cost(rows, {"c": "C"})

@@ -23,15 +23,24 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+import matplotlib.pyplot as plt
 import torch
+from matplotlib.axes import Axes
 from torch import Tensor, nn
 
 from rnnbook.core.checks import check_positive_int
+from rnnbook.figures.plots import COLUMN_WIDTH, styled
 from rnnbook.models.attention import KVCache
 from rnnbook.models.charlm import Block, CharTransformer
 from rnnbook.perf.timing import interleaved_medians
 
-__all__ = ["lm_generation_by_position", "new_caches", "state_bytes", "transformer_step"]
+__all__ = [
+    "lm_generation_by_position",
+    "new_caches",
+    "plot_generation_cost",
+    "state_bytes",
+    "transformer_step",
+]
 
 
 def new_caches(model: CharTransformer, batch_size: int = 1) -> list[KVCache]:
@@ -96,6 +105,7 @@ def lm_generation_by_position(
     repeats: int = 5,
     clock: str = "cpu",
     seed: int = 0,
+    warmup: int = 32,
 ) -> list[dict[str, Any]]:
     """Milliseconds and state bytes of generating the character at each position.
 
@@ -103,8 +113,10 @@ def lm_generation_by_position(
         models: name → a recurrent :class:`rnnbook.models.task_model.SequenceModel` (its
             ``run(inputs, state)``) or a :class:`rnnbook.models.charlm.CharTransformer`
             whose ``context`` covers the last position.
-        positions: 1-based positions, increasing; before position ``t`` the model has read
-            ``t - 1`` random characters (its state, or its caches, filled).
+        positions: 1-based positions, increasing. A step costs what the sizes of its
+            inputs say, not what numbers they hold, so a recurrent model's state is the one
+            it reaches after ``warmup`` random characters at every position, and a
+            transformer's caches hold ``position - 1`` random keys and values.
         repeats: timed repetitions per model and position (medians reported).
 
     Returns:
@@ -122,10 +134,8 @@ def lm_generation_by_position(
     generator = torch.Generator().manual_seed(seed)
     vocab = {name: _vocab_size(name, model) for name, model in models.items()}
     states: dict[str, Any] = {}
-    read = {name: 0 for name in models}  # characters each model has read
-    for model in models.values():
-        model.eval()
     for name, model in models.items():
+        model.eval()
         if isinstance(model, CharTransformer):
             if positions[-1] > model.context:
                 raise ValueError(
@@ -133,13 +143,18 @@ def lm_generation_by_position(
                     f"than position {positions[-1]}"
                 )
             states[name] = new_caches(model)
+            for cache in states[name]:
+                cache.keys.normal_(generator=generator)
+                cache.values.normal_(generator=generator)
+        else:
+            for token in torch.randint(vocab[name], (warmup,), generator=generator):
+                states[name] = _step(model, token.view(1), states.get(name))
     rows = []
     for position in positions:
-        for name, model in models.items():  # read up to position - 1
-            text = torch.randint(vocab[name], (position - 1 - read[name],), generator=generator)
-            for token in text:
-                states[name] = _step(model, token.view(1), states.get(name))
-            read[name] = position - 1
+        for name, model in models.items():
+            if isinstance(model, CharTransformer):
+                for cache in states[name]:
+                    cache.length = position - 1
         token = torch.randint(min(vocab.values()), (1,), generator=generator)
         tasks = {
             name: _timed_step(model, token, states.get(name)) for name, model in models.items()
@@ -190,3 +205,33 @@ def _timed_step(model: nn.Module, token: Tensor, state: Any) -> Any:
 
         return generate
     return lambda: model.run(token.view(1, 1), state)  # type: ignore[operator]
+
+
+@styled
+def plot_generation_cost(
+    rows: Sequence[Mapping[str, Any]], labels: Mapping[str, str]
+) -> tuple[Axes, Axes]:
+    """Milliseconds per character (left) and state or cache bytes (right) against position.
+
+    Args:
+        rows: what :func:`lm_generation_by_position` returns.
+        labels: model name (as in the rows' keys) → its label in the legend.
+    """
+    if not rows or not labels:
+        raise ValueError("plot_generation_cost: expected rows and labels, got an empty one")
+    missing = [name for name in labels if f"{name}_ms" not in rows[0]]
+    if missing:
+        raise ValueError(f"plot_generation_cost: expected rows with the models {missing}")
+    _, (time_ax, memory_ax) = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 3.0))
+    positions = [row["position"] for row in rows]
+    for name, label in labels.items():
+        time_ax.plot(positions, [row[f"{name}_ms"] for row in rows], "o-", label=label)
+        memory_ax.plot(positions, [row[f"{name}_bytes"] for row in rows], "o-", label=label)
+    for ax, what in ((time_ax, "ms per character (CPU)"), (memory_ax, "state or cache (bytes)")):
+        ax.set_xscale("log")
+        ax.set_xlabel("position")
+        ax.set_ylabel(what)
+    memory_ax.set_yscale("log")
+    time_ax.set_ylim(bottom=0)
+    time_ax.legend(frameon=False, fontsize=8)
+    return time_ax, memory_ax
