@@ -415,3 +415,61 @@ def test_output_tables_have_a_header_row(browser: Any, base_url: str, path: str)
     assert no_header == [], f"{path}: output tables without a header row: {no_header}"
     assert ragged == [], f"{path}: output tables whose rows differ from the header: {ragged}"
     page.context.close()
+
+
+# --- Issue 24: at 1280 px no code box scrolls sideways, and no output is a text table ------
+
+CODE_BOXES_JS = """() => [...document.querySelectorAll("article.bd-article div.highlight pre")]
+    .filter((pre) => pre.getClientRects().length > 0)
+    .filter((pre) => pre.scrollWidth > pre.clientWidth + 1)
+    .map((pre) => `${pre.scrollWidth - pre.clientWidth} px: `
+        + pre.innerText.split("\\n").sort((a, b) => b.length - a.length)[0].slice(0, 60))"""
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_no_code_box_scrolls_sideways_at_1280_px(browser: Any, base_url: str, path: str) -> None:
+    """Every code line fits its box (84 columns, tests/test_notebooks.py): nothing to scroll."""
+    page = visit(browser, base_url + path).page
+    settle(page, path)
+    scrolling = page.evaluate(CODE_BOXES_JS)
+    assert scrolling == [], f"{path}: code boxes that scroll sideways:\n" + "\n".join(scrolling)
+    page.context.close()
+
+
+# A cell's printed output is a text table if it has a rule line of dashes (format_table's
+# "---+---"), or if three lines in a row share two or more column edges: positions where a
+# run of two or more spaces ends and text begins (columns padded with f"{x:>9}").
+TEXT_TABLES_JS = """() => {
+    const edges = (line) => {
+        const found = new Set();
+        for (const m of line.matchAll(/ {2,}(?=\\S)/g)) found.add(m.index + m[0].length);
+        return found;
+    };
+    const isTable = (text) => {
+        const lines = text.split("\\n").filter((line) => line.trim() !== "");
+        if (lines.some((line) => /^[\\s|+]*-{3,}[-+|\\s]*$/.test(line) && /[+|]/.test(line)))
+            return true;
+        for (let i = 0; i + 2 < lines.length; i++) {
+            const [a, b, c] = [edges(lines[i]), edges(lines[i + 1]), edges(lines[i + 2])];
+            const shared = [...a].filter((x) => b.has(x) && c.has(x));
+            if (shared.length >= 2) return true;
+        }
+        return false;
+    };
+    // a cell's printed lines, together: print() in a loop may give one <pre> per line
+    return [...document.querySelectorAll("article.bd-article div.cell_output")]
+        .map((output) => [...output.querySelectorAll("pre")]
+            .filter((pre) => pre.getClientRects().length > 0)
+            .map((pre) => pre.innerText).join("\\n"))
+        .filter(isTable)
+        .map((text) => text.split("\\n")[0].slice(0, 60));
+}"""
+
+
+@pytest.mark.parametrize("path", CHAPTERS)
+def test_no_output_is_a_text_table(browser: Any, base_url: str, path: str) -> None:
+    """Tables are shown as HTML (``display(format_table(...))``), never as printed text."""
+    page = visit(browser, base_url + path).page
+    tables = page.evaluate(TEXT_TABLES_JS)
+    assert tables == [], f"{path}: outputs printed as text tables: {tables}"
+    page.context.close()

@@ -1,6 +1,6 @@
 """A minimal causal self-attention layer with a key/value cache, to set beside the SRU.
 
-The SRU chapter's second question asks how a recurrence compares with a Transformer. The
+Chapter 08 (recurrence and attention) asks how a recurrence compares with a Transformer. The
 layer here is the smallest honest answer: one multi-head causal self-attention layer (no
 MLP, no normalisation), trained over a whole sequence at once and run token by token for
 generation with a cache of past keys and values.
@@ -14,7 +14,7 @@ generation with a cache of past keys and values.
 and values: its cost and its memory grow with ``t``. An SRU step reads one state of fixed
 size whatever ``t`` is.
 
-Introduced in the SRU chapter (Q2).
+Introduced in chapter 08 (recurrence and attention).
 """
 
 from __future__ import annotations

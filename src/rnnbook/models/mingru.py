@@ -25,7 +25,7 @@ scans (``torch.cumsum``, ``torch.logcumsumexp``) that a parallel machine compute
 the products :math:`a_1 \cdots a_t` from underflowing. :meth:`MinGRU.forward` uses the
 scan, :meth:`MinGRU.forward_loop` the step-by-step recurrence it must equal.
 
-Introduced in the SRU chapter (Q2: what followed the SRU).
+Introduced in chapter 08 (recurrence and attention: what followed the SRU).
 """
 
 from __future__ import annotations

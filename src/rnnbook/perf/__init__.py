@@ -1,4 +1,5 @@
-"""What a recurrence costs: FLOP and byte counts, timings, recurrent state against a KV cache.
+"""What a recurrence costs: FLOP and byte counts, timings (paired, with their spread), recurrent
+state against a KV cache.
 
-Layer 7: imports models, kernels and figures (tables); never experiments or analysis.
+Layer 7: imports tasks, models, kernels and figures (tables); never experiments or analysis.
 """

@@ -1,8 +1,9 @@
 r"""A recurrent state against an attention cache: what generation and training cost.
 
-The SRU chapter's second question, measured. Two layers of the same width ``D``: an SRU
-layer (:class:`rnnbook.SRUCell` for one token, :class:`rnnbook.SRU` for a sequence) and
-a causal self-attention layer (:class:`rnnbook.models.attention.CausalSelfAttention`).
+Chapter 08's question (recurrence against attention), measured. Two layers of the same
+width ``D``: an SRU layer (:class:`rnnbook.SRUCell` for one token, :class:`rnnbook.SRU`
+for a sequence) and a causal self-attention layer
+(:class:`rnnbook.models.attention.CausalSelfAttention`).
 
 - Generation, token by token: the SRU reads a state of ``N × D`` numbers whatever the
   position; attention reads every cached key and value, ``2 × N × t × D`` numbers at
@@ -17,7 +18,7 @@ a causal self-attention layer (:class:`rnnbook.models.attention.CausalSelfAttent
 Timings are interleaved medians (:func:`rnnbook.perf.timing.interleaved_medians`), on the CPU
 with the process CPU clock by default.
 
-Introduced in the SRU chapter (Q2).
+Introduced in chapter 08 (recurrence and attention).
 """
 
 from __future__ import annotations
