@@ -126,12 +126,27 @@ def test_the_thread_default_is_the_rule_and_help_says_it(
     trained: Path,
     threads_restored: None,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from rnnbook.training import evaluation
+
+    seen: list[int] = []
+    scored = evaluation.evaluate
+
+    def evaluate(*args: Any, **kwargs: Any) -> Any:
+        seen.append(torch.get_num_threads())  # while the command works
+        return scored(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "evaluate", evaluate)
     torch.set_num_threads(2)  # what PyTorch picks by itself on a 2-core machine
     assert main(["evaluate", str(trained), "--samples", "8"]) == 0
-    assert torch.get_num_threads() == default_threads()
     assert main(["evaluate", str(trained), "--samples", "8", "--threads", "2"]) == 0
-    assert torch.get_num_threads() == 2
+    assert seen == [default_threads(), 2]
+    assert torch.get_num_threads() == 2  # as the caller had it
+    torch.set_num_threads(3)
+    assert main(["evaluate", str(trained), "--samples", "8"]) == 0
+    assert seen[-1] == default_threads()
+    assert torch.get_num_threads() == 3
     capsys.readouterr()
     for command in ("train", "evaluate", "reevaluate", "grid"):
         with pytest.raises(SystemExit):

@@ -19,11 +19,12 @@ that made its run folders.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
     from rnnbook.tasks import Task
 
 __all__ = [
-    "THREADS_HELP",
     "build_parser",
     "final_line",
     "main",
@@ -59,10 +59,13 @@ __all__ = [
 ]
 
 
-THREADS_HELP = (
-    "PyTorch CPU threads (threads; default: one per free physical core, at most 1 for these "
-    "small models, see rnnbook.core.repro.default_threads; RNNBOOK_NUM_THREADS overrides)"
-)
+def _threads_help() -> str:
+    """``--threads`` of ``evaluate`` and ``reevaluate``: as ``train``'s, from its declaration."""
+    from rnnbook.core.settings import default_text, settings
+    from rnnbook.training.fit import TrainConfig
+
+    (entry,) = [entry for entry in settings(TrainConfig) if entry.name == "num_threads"]
+    return f"PyTorch CPU threads ({default_text(entry)})"
 
 
 def _reevaluation_seed() -> int:
@@ -71,9 +74,10 @@ def _reevaluation_seed() -> int:
     return DEFAULT_SEED
 
 
-def _apply_threads(args: argparse.Namespace) -> None:
-    """Set PyTorch's thread count before any command works: the one asked for
-    (``--threads N``), else :func:`rnnbook.core.repro.default_threads`.
+@contextlib.contextmanager
+def _threads_for(args: argparse.Namespace) -> Iterator[None]:
+    """PyTorch's thread count while a command runs: the one asked for (``--threads N``),
+    else :func:`rnnbook.core.repro.default_threads`; as before afterwards.
 
     ``train`` and ``grid`` keep the count asked for in their config (``fit`` sets it,
     ``RNNBOOK_NUM_THREADS`` overriding); setting it here too covers what runs outside
@@ -86,7 +90,12 @@ def _apply_threads(args: argparse.Namespace) -> None:
     asked = getattr(args, "threads", None)
     if asked is None:
         asked = getattr(args, "train.num_threads", None)
+    before = torch.get_num_threads()
     torch.set_num_threads(asked if asked is not None else default_threads())
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -181,7 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="feed sequences in pieces of this many time steps, carrying the state (default: "
         "whole sequences)",
     )
-    evaluate.add_argument("--threads", type=threads, default=None, metavar="N", help=THREADS_HELP)
+    evaluate.add_argument(
+        "--threads", type=threads, default=None, metavar="N", help=_threads_help()
+    )
     evaluate.add_argument(
         "--device", default="cpu", help="cpu, cuda, mps, or auto (cuda → mps → cpu)"
     )
@@ -230,7 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="GLOB",
         help="only runs whose path matches, e.g. 'echo-*' (default: every run)",
     )
-    reevaluate.add_argument("--threads", type=threads, default=None, metavar="N", help=THREADS_HELP)
+    reevaluate.add_argument(
+        "--threads", type=threads, default=None, metavar="N", help=_threads_help()
+    )
     reevaluate.set_defaults(func=_cmd_reevaluate)
 
     sample = commands.add_parser("sample", help="write text with a language-model run")
@@ -556,8 +569,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_bench(argv[1:])
         args = build_parser().parse_args(argv)
         args.line = shlex.join(["rnnbook", *argv])  # recorded by `evaluate --out`, `reevaluate`
-        _apply_threads(args)
-        args.func(args)
+        with _threads_for(args):
+            args.func(args)
     except _Failed:
         return 1
     except UsageError as error:
