@@ -173,7 +173,7 @@ def _last_bar(stderr: str) -> tuple[int, int]:
     ("budget", "epochs", "reason"),
     [
         (["--max-steps", "5"], 3, "max_steps"),  # 2 steps an epoch: stops inside epoch 3
-        (["--patience", "1", "--lr", "10"], None, "early_stopping"),
+        (["--max-seconds", "0.001"], 1, "max_seconds"),  # runs out in epoch 1, anywhere
         ([], 4, "completed"),
     ],
 )
@@ -181,7 +181,7 @@ def test_the_bar_and_the_summary_count_the_same_epochs(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     budget: list[str],
-    epochs: int | None,
+    epochs: int,
     reason: str,
 ) -> None:
     out = tmp_path / "run"
@@ -196,9 +196,8 @@ def test_the_bar_and_the_summary_count_the_same_epochs(
     shown, total = _last_bar(captured.err)
     assert stopped == reason
     assert shown == count == len(json.loads((out / "history.json").read_text())["epoch"])
-    if epochs is not None:
-        assert count == epochs
-        assert total == epochs  # a budget that ran out, or all epochs: the bar ends full
+    assert count == epochs
+    assert total == epochs  # a budget that ran out, or all epochs: the bar ends full
 
 
 def test_a_groups_final_line_names_split_chance_and_spread(
