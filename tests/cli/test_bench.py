@@ -74,8 +74,17 @@ def test_bad_arguments_raise() -> None:
 
 
 def test_cli_cpu_clock(capsys: pytest.CaptureFixture[str]) -> None:
-    assert bench.run(_parse("--quick", "--no-progress", "--clock", "cpu", "--modes", "infer")) == 0
+    from rnnbook.core.repro import default_threads
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # PyTorch's own default on a 2-core machine
+    try:
+        args = _parse("--quick", "--no-progress", "--clock", "cpu", "--modes", "infer")
+        assert bench.run(args) == 0
+    finally:
+        torch.set_num_threads(before)
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["devices"]["cpu"]["threads"] == default_threads()  # no --threads: the rule
     assert report["config"]["clock"] == "cpu"
     assert all(value > 0 for value in report["times_ms"]["cpu"]["infer"].values())
 

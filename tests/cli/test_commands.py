@@ -78,27 +78,41 @@ METRICS = {
 }
 
 
-def last_json(text: str) -> dict[str, float]:
+def last_json(text: str) -> dict[str, Any]:
     return json.loads(text.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def last_metrics(text: str) -> dict[str, float]:
+    """The scores of the final line ``{"split": ..., "metrics": {...}, "chance": {...}}``."""
+    return last_json(text)["metrics"]  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("key", sorted(ROUND_TRIPS))
 def test_train_then_evaluate(key: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / key
     assert main(["train", *ROUND_TRIPS[key], "--out", str(out), *COMMON]) == 0
-    trained = last_json(capsys.readouterr().out)
+    line = last_json(capsys.readouterr().out)
+    # the final line names the split it scored and the task's chance level
+    stored = json.loads((out / "metrics.json").read_text())
+    assert list(line) == ["split", "metrics", "chance"]
+    assert (line["split"], line["chance"]) == ("test", stored["baseline"])
+    trained = line["metrics"]
     assert set(trained) == METRICS[key] | {"loss"}
+    assert trained == pytest.approx(stored["test"], abs=1e-6)
     config = json.loads((out / "config.json").read_text())
     assert config["model"]["hidden_size"] == 12
     assert config["train"]["epochs"] == 2
 
     # the default evaluation re-draws the run's own test set: same numbers
     assert main(["evaluate", str(out)]) == 0
-    again = last_json(capsys.readouterr().out)
-    assert again == pytest.approx(trained, rel=1e-4, abs=1e-6)
+    line = last_json(capsys.readouterr().out)
+    assert (line["split"], line["chance"]) == ("test", stored["baseline"])
+    assert line["metrics"] == pytest.approx(trained, rel=1e-4, abs=1e-6)
     # a fresh seed gives fresh data
-    assert main(["evaluate", str(out), "--seed", "99", "--samples", "50"]) == 0
-    fresh = last_json(capsys.readouterr().out)
+    assert main(["evaluate", str(out), "--seed", "99", "--samples", "50", "--split", "val"]) == 0
+    line = last_json(capsys.readouterr().out)
+    assert line["split"] == "val"
+    fresh = line["metrics"]
     assert set(fresh) == set(trained)
     assert fresh["loss"] != pytest.approx(trained["loss"], rel=1e-9)
 
@@ -111,9 +125,9 @@ def test_evaluate_with_task_overrides_and_state_carried(
     capsys.readouterr()
     longer = ["evaluate", out, "--seq-len", "30", "--output-len", "12", "--samples", "40"]
     assert main(longer) == 0
-    whole = last_json(capsys.readouterr().out)
+    whole = last_metrics(capsys.readouterr().out)
     assert main([*longer, "--chunk-len", "7"]) == 0
-    pieces = last_json(capsys.readouterr().out)
+    pieces = last_metrics(capsys.readouterr().out)
     assert whole == pytest.approx(pieces, rel=1e-5)
 
 
@@ -338,7 +352,8 @@ def test_evaluate_out_records_metrics_and_command_and_never_overwrites(
     assert main(command) == 0
     printed = last_json(capsys.readouterr().out)
     record = json.loads(out.read_text())
-    assert record["metrics"] == printed
+    assert record["metrics"] == printed["metrics"]
+    assert (record["split"], record["chance"]) == (printed["split"], printed["chance"])
     assert record["command"].startswith(f"rnnbook evaluate {trained_run} --seed 12345")
     assert main(command) == 2  # the file exists now: refused, left as it was
     assert "already exists; pass --overwrite" in capsys.readouterr().err

@@ -74,17 +74,24 @@ def test_evaluate_rechecks_a_whole_group(
     assert main(["evaluate", str(group_dir)]) == 0  # each run's own test set: same numbers
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split(":")[0] for line in lines[:3]] == ["seed 0", "seed 1", "seed 2"]
-    again = json.loads(lines[-1])
+    again = json.loads(lines[-1])["aggregate"]
     stored = load_group(group_dir).aggregate["metrics"]["test"]
     assert again["accuracy"]["mean"] == pytest.approx(stored["accuracy"]["mean"], rel=1e-5)
     assert main(["evaluate", str(group_dir), "--seed", "12345", "--samples", "40"]) == 0
     fresh = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert fresh["accuracy"]["n"] == 3
+    assert fresh["split"] == "test"
+    assert fresh["aggregate"]["accuracy"]["n"] == 3
+    assert fresh["chance"] == load_group(group_dir).runs[0].metrics["baseline"]
     out = group_dir.parent / "fresh.json"
     argv = ["evaluate", str(group_dir), "--seed", "12345", "--samples", "40", "--out", str(out)]
     assert main(argv) == 0
     record = json.loads(out.read_text())
-    assert record["aggregate"] == json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (record["aggregate"], record["split"], record["chance"]) == (
+        printed["aggregate"],
+        printed["split"],
+        printed["chance"],
+    )
     assert sorted(record["seeds"]) == ["0", "1", "2"]
     per_seed = [metrics["accuracy"] for metrics in record["seeds"].values()]
     assert record["aggregate"]["accuracy"] == summarize(per_seed)

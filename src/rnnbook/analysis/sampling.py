@@ -144,11 +144,18 @@ def text_loss(model: nn.Module, task: Any, text: str) -> float:
 def add_sample_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``rnnbook sample``."""
     parser.add_argument("run", metavar="DIR", help="a shakespeare run folder")
-    parser.add_argument("--temperature", type=float, default=1.0, help="0: always the argmax")
-    parser.add_argument("--top-k", type=int, default=None, help="keep the k likeliest")
+    parser.add_argument(
+        "--temperature", type=float, default=1.0, help="softmax temperature; 0: always the argmax"
+    )
+    parser.add_argument(
+        "--top-k",
+        type=int,
+        default=None,
+        help="keep the k likeliest characters (default: off, every character)",
+    )
     parser.add_argument("--length", type=int, default=500, help="characters to write")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed")
-    parser.add_argument("--prompt", default="\n", help="text to start from (default a newline)")
+    parser.add_argument("--prompt", default="\n", help="text to start from (default: a newline)")
 
 
 def sample_command(args: argparse.Namespace) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rnnbook.core.repro import MAX_THREADS
-from rnnbook.core.settings import Setting, settings
+from rnnbook.core.settings import Setting, default_text, settings
 from rnnbook.experiments.run_config import RunConfig, train_command
 from rnnbook.tasks import available_tasks, task_options
 
@@ -29,6 +29,7 @@ __all__ = [
     "positive_int",
     "run_config_from_args",
     "seed_list",
+    "state_defaults",
     "task_overrides",
     "train_command",
 ]
@@ -97,17 +98,44 @@ def boolean(text: str) -> bool:
 
 
 def task_option_table() -> dict[str, dict[str, Any]]:
-    """Every task option (union over tasks) → argparse settings and the tasks having it."""
+    """Every task option (union over tasks) → argparse settings, the tasks having it, and
+    each task's help and default for it (``"said"``: task → ``"help (default: X)"``)."""
     table: dict[str, dict[str, Any]] = {}
     for name in available_tasks():
         for option in task_options(name):
             entry = table.setdefault(
-                option.name, {"type": option.type, "choices": set(), "tasks": []}
+                option.name, {"type": option.type, "choices": set(), "tasks": [], "said": {}}
             )
             entry["tasks"].append(name)
+            entry["said"][name] = _task_option_help(name, option)
             if option.choices:
                 entry["choices"].update(option.choices)
     return table
+
+
+def _task_option_help(task: str, option: Any) -> str:
+    """``"sequence length (default: 20)"``: a task option's help and default, as declared.
+
+    Raises:
+        ValueError: the default is ``None`` and the help does not say what that means.
+    """
+    if option.default is None:
+        if "default" not in option.help:
+            raise ValueError(
+                f"task {task!r}: expected the help of option {option.name!r} to say what its "
+                f"default None means, got {option.help!r}"
+            )
+        return str(option.help)
+    default = str(option.default).lower() if option.type is bool else option.default
+    return f"{option.help} (default: {default})"
+
+
+def _task_flag_help(entry: dict[str, Any]) -> str:
+    """One flag's help: each task's own help and default, or one line if they all agree."""
+    said: dict[str, str] = entry["said"]
+    if len(set(said.values())) == 1:
+        return f"{', '.join(said)}: {next(iter(said.values()))}"
+    return "; ".join(f"{task}: {text}" for task, text in said.items())
 
 
 def _task_parser(kind: type) -> Callable[[str], Any]:
@@ -125,7 +153,8 @@ def add_task_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="set any task option, e.g. --task-option seq_len=500 (repeatable)",
+        help="set any task option, e.g. --task-option seq_len=500 (repeatable; default: "
+        "each task's own, as listed here and by `rnnbook tasks`)",
     )
     for name, entry in task_option_table().items():
         kind = entry["type"]
@@ -137,8 +166,44 @@ def add_task_options(parser: argparse.ArgumentParser) -> None:
             choices=sorted(entry["choices"]) or None,
             default=None,
             metavar=kind.__name__.upper() if not entry["choices"] else None,
-            help=f"({', '.join(entry['tasks'])})",
+            help=_task_flag_help(entry),
         )
+
+
+def state_defaults(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Make every option that takes a value say its default in ``--help``, here and in
+    every subcommand's parser.
+
+    An option whose help already says ``default`` (in its own words: what ``None`` means,
+    a default that depends on the run) or ``required`` is left as it is; any other gets
+    ``(default: X)`` from argparse's own default, so the text cannot drift from the value.
+
+    Raises:
+        ValueError: an option's default is ``None`` and its help does not say what that
+            means (a declaration to fix; :func:`rnnbook.cli.commands.build_parser` calls this,
+            so every test that builds the parser catches it).
+    """
+    for action in parser._actions:  # argparse keeps no public list
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):  # aliases share a parser
+                state_defaults(sub)
+            continue
+        takes_value = action.nargs != 0 and action.option_strings
+        if not takes_value or action.help == argparse.SUPPRESS:
+            continue
+        help_text = action.help or ""
+        if "default" in help_text or action.required:
+            continue
+        default = action.default
+        if default is None or default == argparse.SUPPRESS or default == []:
+            raise ValueError(
+                f"{parser.prog} {action.option_strings[0]}: expected its help to say what "
+                f"the default {default!r} means, got {help_text!r}"
+            )
+        shown = " ".join(map(str, default)) if isinstance(default, list) else str(default)
+        said = f"default: {shown.replace('%', '%%')}"
+        action.help = f"{help_text} ({said})" if help_text else said
+    return parser
 
 
 def task_overrides(args: argparse.Namespace, task: str) -> dict[str, Any]:
@@ -202,9 +267,11 @@ _METAVARS = {
 
 
 def _help(entry: Setting) -> str:
-    if entry.kind == "switch" or entry.cli_default is None:
+    """The setting's help, then its unit and default."""
+    if entry.kind == "switch":
         return entry.help
-    return f"{entry.help} (default {entry.cli_default})"
+    said = default_text(entry)
+    return f"{entry.help} ({said})" if said else entry.help
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -216,7 +283,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "task", choices=available_tasks(), metavar="TASK", help=", ".join(available_tasks())
     )
-    parser.add_argument("--out", required=True, metavar="DIR", help="run folder to write")
+    parser.add_argument(
+        "--out", required=True, metavar="DIR", help="run folder to write (required)"
+    )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace an existing run folder at --out"
     )

@@ -50,7 +50,9 @@ from typing import Any
 
 import torch
 
+from rnnbook.cli.arguments import state_defaults
 from rnnbook.core.checks import check_positive_int
+from rnnbook.core.repro import default_threads
 from rnnbook.experiments.grid import Grid, write_grid
 from rnnbook.figures.plots import plot_timing_bars
 from rnnbook.kernels import load_extension, resolve_backend
@@ -194,7 +196,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--models", nargs="+", default=list(MODELS), choices=available_models(), metavar="MODEL",
         help=f"models to time (default: {' '.join(MODELS)}); any of {available_models()}",
     )  # fmt: skip
-    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch intra-op threads (default: rnnbook.core.repro.default_threads, one per "
+        "free physical core, at most 1)",
+    )
     parser.add_argument(
         "--clock",
         choices=CLOCKS,
@@ -210,14 +218,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         default=None,
-        help="also write a benchmark folder: bench.json (the report) and command.txt",
+        help="also write a benchmark folder: bench.json (the report) and command.txt "
+        "(default: print only)",
     )
     modes = parser.add_subparsers(dest="bench_mode", metavar="{grid}")
     grid = modes.add_parser(
         "grid",
         help="precompute a timing slider: one frame per hidden size (rnnbook.experiments.grid)",
     )
-    grid.add_argument("--out", required=True, help="grid folder to write")
+    grid.add_argument("--out", required=True, help="grid folder to write (required)")
     grid.add_argument("--hidden-sizes", default="32,64,128,256", help="comma-separated")
     grid.add_argument("--seq-len", type=int, default=64, help="sequence length T")
     grid.add_argument("--batch-size", type=int, default=16, help="batch size N")
@@ -225,6 +234,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     grid.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     grid.add_argument("--device", default="cpu", help="cpu or cuda")
     grid.add_argument("--clock", choices=CLOCKS, default="cpu", help="as for bench (CPU only)")
+    state_defaults(parser)  # every option says its default in --help
 
 
 def run(args: argparse.Namespace) -> int:
@@ -252,6 +262,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.threads is not None:
         torch.set_num_threads(check_positive_int("bench", "threads", args.threads))
+    else:
+        torch.set_num_threads(default_threads())
     input_size = args.input_size or sizes["hidden_size"]
     progress = not args.no_progress
     info = load_extension()

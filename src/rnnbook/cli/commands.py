@@ -19,11 +19,12 @@ that made its run folders.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -35,6 +36,7 @@ from rnnbook.cli.arguments import (
     positive_int,
     run_config_from_args,
     seed_list,
+    state_defaults,
     task_overrides,
     threads,
     train_command,
@@ -48,7 +50,52 @@ if TYPE_CHECKING:
     from rnnbook.experiments.runs import Run
     from rnnbook.tasks import Task
 
-__all__ = ["build_parser", "main", "run_config_from_args", "train_command"]
+__all__ = [
+    "build_parser",
+    "final_line",
+    "main",
+    "run_config_from_args",
+    "train_command",
+]
+
+
+def _threads_help() -> str:
+    """``--threads`` of ``evaluate`` and ``reevaluate``: as ``train``'s, from its declaration."""
+    from rnnbook.core.settings import default_text, settings
+    from rnnbook.training.fit import TrainConfig
+
+    (entry,) = [entry for entry in settings(TrainConfig) if entry.name == "num_threads"]
+    return f"PyTorch CPU threads ({default_text(entry)})"
+
+
+def _reevaluation_seed() -> int:
+    from rnnbook.experiments.reevaluation import DEFAULT_SEED
+
+    return DEFAULT_SEED
+
+
+@contextlib.contextmanager
+def _threads_for(args: argparse.Namespace) -> Iterator[None]:
+    """PyTorch's thread count while a command runs: the one asked for (``--threads N``),
+    else :func:`rnnbook.core.repro.default_threads`; as before afterwards.
+
+    ``train`` and ``grid`` keep the count asked for in their config (``fit`` sets it,
+    ``RNNBOOK_NUM_THREADS`` overriding); setting it here too covers what runs outside
+    ``fit`` (building the model, the final test) and every other command.
+    """
+    import torch
+
+    from rnnbook.core.repro import default_threads
+
+    asked = getattr(args, "threads", None)
+    if asked is None:
+        asked = getattr(args, "train.num_threads", None)
+    before = torch.get_num_threads()
+    torch.set_num_threads(asked if asked is not None else default_threads())
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -76,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=seed_list,
         default=None,
         metavar="S1,S2,...",
-        help="train once per seed into DIR/seed=S and write DIR/aggregate.json (a group)",
+        help="train once per seed into DIR/seed=S and write DIR/aggregate.json (a group; "
+        "default: one run, seeded by --seed)",
     )
     train.add_argument(
         "--resume",
@@ -93,9 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--vary",
         required=True,
         metavar="SETTING=V1,V2,...",
-        help="what varies, e.g. task.delay=1,4,8 or model.hidden_size=8,16 or model.cell=rnn,lstm",
+        help="what varies, e.g. task.delay=1,4,8 or model.hidden_size=8,16 or model.cell=rnn,lstm"
+        " (required)",
     )
-    grid.add_argument("--metric", required=True, help="validation metric drawn in the frames")
+    grid.add_argument(
+        "--metric", required=True, help="validation metric drawn in the frames (required)"
+    )
     grid.set_defaults(func=_cmd_grid)
 
     evaluate = commands.add_parser(
@@ -116,25 +167,40 @@ def build_parser() -> argparse.ArgumentParser:
         "--samples",
         type=positive_int,
         default=None,
-        help="test sequences (default: the run's test_samples)",
+        help="test sequences (default: as many as the run was tested on)",
     )
-    evaluate.add_argument("--split", choices=["train", "val", "test"], default="test")
-    evaluate.add_argument("--batch-size", type=positive_int, default=1024)
+    evaluate.add_argument(
+        "--split",
+        choices=["train", "val", "test"],
+        default="test",
+        help="which of the task's data splits to draw from",
+    )
+    evaluate.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=1024,
+        metavar="N",
+        help="sequences per evaluation batch",
+    )
     evaluate.add_argument(
         "--chunk-len",
         type=positive_int,
         default=None,
-        help="feed sequences in pieces of this many steps, carrying the state",
+        metavar="N",
+        help="feed sequences in pieces of this many time steps, carrying the state (default: "
+        "whole sequences)",
     )
-    evaluate.add_argument("--threads", type=threads, default=None, help="PyTorch CPU threads")
     evaluate.add_argument(
-        "--device", default="cpu", help="cpu (default), cuda, mps, or auto (cuda → mps → cpu)"
+        "--threads", type=threads, default=None, metavar="N", help=_threads_help()
+    )
+    evaluate.add_argument(
+        "--device", default="cpu", help="cpu, cuda, mps, or auto (cuda → mps → cpu)"
     )
     evaluate.add_argument(
         "--out",
         metavar="FILE",
         default=None,
-        help="also write the metrics and this command to a new JSON file",
+        help="also write the metrics and this command to a new JSON file (default: print only)",
     )
     evaluate.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     add_task_options(evaluate)
@@ -146,16 +212,23 @@ def build_parser() -> argparse.ArgumentParser:
         "metric is outside tolerance (rnnbook.experiments.reevaluation)",
     )
     reevaluate.add_argument(
-        "results", nargs="?", default=None, metavar="RESULTS_DIR", help="default: results/"
+        "results",
+        nargs="?",
+        default=None,
+        metavar="RESULTS_DIR",
+        help="the folder of run folders to check (default: the committed results/ folder)",
     )
     reevaluate.add_argument(
         "--seed",
         type=non_negative_int,
         default=None,
-        help="fresh data seed, used by no run (default 12345)",
+        help=f"fresh data seed, used by no run (default: {_reevaluation_seed()})",
     )
     reevaluate.add_argument(
-        "--out", default=None, metavar="FILE", help="default: RESULTS_DIR/reevaluation/report.json"
+        "--out",
+        default=None,
+        metavar="FILE",
+        help="the report to write (default: RESULTS_DIR/reevaluation/report.json)",
     )
     reevaluate.add_argument(
         "--overwrite",
@@ -163,9 +236,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace an existing report (and the command.txt beside it)",
     )
     reevaluate.add_argument(
-        "--only", default=None, metavar="GLOB", help="only runs whose path matches, e.g. 'echo-*'"
+        "--only",
+        default=None,
+        metavar="GLOB",
+        help="only runs whose path matches, e.g. 'echo-*' (default: every run)",
     )
-    reevaluate.add_argument("--threads", type=threads, default=None, help="PyTorch CPU threads")
+    reevaluate.add_argument(
+        "--threads", type=threads, default=None, metavar="N", help=_threads_help()
+    )
     reevaluate.set_defaults(func=_cmd_reevaluate)
 
     sample = commands.add_parser("sample", help="write text with a language-model run")
@@ -188,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
         "bench", help="time the recurrent modules (rnnbook.cli.bench)", add_help=False
     )
     bench.set_defaults(func=None)
-    return parser
+    return state_defaults(parser)
 
 
 def _sampling() -> Any:
@@ -252,7 +330,8 @@ def _cmd_train(args: argparse.Namespace) -> None:
             print(f"seed {seed}: {json.dumps(summary)}")
         test = group.aggregate["metrics"]["test"]
         print(f"{args.task}: {len(group.runs)} seed(s); wrote {args.out}")
-        print(json.dumps({name: entry["mean"] for name, entry in test.items()}))
+        chance = next(iter(group.runs.values())).metrics.get("baseline", {})
+        print(final_line("test", chance, aggregate=test))
         return
     run = train_run(
         config, out=out, overwrite=args.overwrite, resume=args.resume, keep_diverged=False
@@ -263,7 +342,19 @@ def _cmd_train(args: argparse.Namespace) -> None:
         f"{args.task}: {len(history)} epoch(s) in {run.metrics['train_seconds']:.1f} s "
         f"({history.stop_reason}); wrote {args.out}"
     )
-    print(json.dumps(summary))
+    print(final_line("test", run.metrics.get("baseline", {}), metrics=summary))
+
+
+def final_line(split: str, chance: dict[str, float], **scored: Any) -> str:
+    """The last line of ``train`` and ``evaluate``: one JSON object naming the split scored,
+    the scores, and the task's chance level (:meth:`rnnbook.tasks.base.Task.baseline`,
+    ``{}`` where the task defines none).
+
+    ``{"split": "test", "metrics": {"loss": ..., "mse": ...}, "chance": {"mse": 0.1667}}``
+    for a run; a group has ``"aggregate"`` (each metric's mean, spread, min and max) in
+    place of ``"metrics"``.
+    """
+    return json.dumps({"split": split, **scored, "chance": chance})
 
 
 def _grid_values(text: str) -> tuple[str, list[Any]]:
@@ -349,8 +440,6 @@ def _evaluate_run(run: Run, args: argparse.Namespace) -> dict[str, float]:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
-    import torch
-
     from rnnbook.core.repro import check_device_name
     from rnnbook.experiments.folders import check_output_file
     from rnnbook.experiments.groups import is_group, load_group, summarize
@@ -360,13 +449,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     out = None
     if args.out is not None:
         out = check_output_file("evaluate --out", args.out, overwrite=args.overwrite)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    record: dict[str, Any] = {"command": args.line}
+    record: dict[str, Any] = {"command": args.line, "split": args.split}
     folder = find_run(args.run)  # a path, or a committed run's name such as adding-T100
     if not is_group(folder):
-        record["metrics"] = _evaluate_run(load_run(folder), args)
-        print(json.dumps(record["metrics"]))
+        run = load_run(folder)
+        record["metrics"] = _evaluate_run(run, args)
+        record["chance"] = _evaluation_task(run, args).baseline()
+        print(final_line(args.split, record["chance"], metrics=record["metrics"]))
     else:
         group = load_group(folder)
         results = {}
@@ -375,7 +464,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
             print(f"seed {seed}: {json.dumps(results[seed])}")
         names = list(next(iter(results.values())))
         aggregate = {name: summarize([r[name] for r in results.values()]) for name in names}
-        print(json.dumps(aggregate))
+        record["chance"] = _evaluation_task(next(iter(group.runs.values())), args).baseline()
+        print(final_line(args.split, record["chance"], aggregate=aggregate))
         record["seeds"] = {str(seed): metrics for seed, metrics in results.items()}
         record["aggregate"] = aggregate
     if out is not None:
@@ -385,7 +475,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 def _cmd_reevaluate(args: argparse.Namespace) -> None:
     import time
 
-    import torch
     from tqdm.auto import tqdm
 
     from rnnbook.core.paths import results_dir
@@ -399,8 +488,6 @@ def _cmd_reevaluate(args: argparse.Namespace) -> None:
     out = Path(args.out) if args.out else results / reevaluation.REPORT_FOLDER / "report.json"
     check_output_file("reevaluate --out", out, overwrite=args.overwrite, create_folder=True)
     check_output_file("reevaluate", out.parent / "command.txt", overwrite=args.overwrite)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
     for path, reason in discovery.skipped:
         print(f"skip  {path}: {reason}")
     start = time.perf_counter()
@@ -482,7 +569,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_bench(argv[1:])
         args = build_parser().parse_args(argv)
         args.line = shlex.join(["rnnbook", *argv])  # recorded by `evaluate --out`, `reevaluate`
-        args.func(args)
+        with _threads_for(args):
+            args.func(args)
     except _Failed:
         return 1
     except UsageError as error:

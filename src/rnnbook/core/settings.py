@@ -25,7 +25,16 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import MISSING, dataclass, field
 from typing import Any
 
-__all__ = ["KINDS", "Setting", "command_words", "differences", "recipe", "setting", "settings"]
+__all__ = [
+    "KINDS",
+    "Setting",
+    "command_words",
+    "default_text",
+    "differences",
+    "recipe",
+    "setting",
+    "settings",
+]
 
 KINDS = (
     "int",
@@ -54,6 +63,9 @@ class Setting:
         kind: one of :data:`KINDS`.
         default: the field's default; ``cli_default`` the value when the flag is absent.
         help: one line for ``--help``.
+        unit: what the value counts (``"seconds"``, ``"steps"``, ``"epochs"``...), or ``""``.
+        none_means: what the default ``None`` does, in ``--help``'s words (``"off"``,
+            ``"no limit"``); ``""`` for a setting whose default is not ``None``.
         choices: allowed values of a ``"choice"``.
         negate: a switch whose flag sets the field to ``False`` (``--no-restore-best``).
         none_flag: a second switch that sets the field to ``None`` (``--no-clip``).
@@ -68,6 +80,8 @@ class Setting:
     default: Any
     cli_default: Any
     help: str
+    unit: str = ""
+    none_means: str = ""
     choices: tuple[str, ...] | None = None
     negate: bool = False
     none_flag: str | None = None
@@ -80,6 +94,8 @@ def setting(
     help: str = "",
     *,
     kind: str | None = None,
+    unit: str = "",
+    none_means: str = "",
     flag: str | None = None,
     choices: tuple[str, ...] | Callable[[], Sequence[str]] | None = None,
     group: str = "",
@@ -95,6 +111,9 @@ def setting(
     ``choices`` may be a function, asked each time the settings are read (the cells a
     registry knows when the command line is built, not when the class was defined).
 
+    ``unit`` names what the value counts and ``none_means`` what a ``None`` default does;
+    ``--help`` shows both beside the default (:func:`default_text`).
+
     ``per_sitting=True`` marks a setting that may change between the sittings of one run
     (where it computes, whether bars are shown): :func:`recipe` leaves it out, so a run
     resumed with another value is still the same run.
@@ -104,6 +123,8 @@ def setting(
     metadata = {
         "help": help,
         "kind": kind,
+        "unit": unit,
+        "none_means": none_means,
         "flag": flag,
         "choices": choices,
         "group": group,
@@ -159,6 +180,8 @@ def settings(cls: type, group: str = "", prefix: str = "") -> list[Setting]:
                 default=default,
                 cli_default=cli_default,
                 help=meta["help"],
+                unit=meta.get("unit", ""),
+                none_means=meta.get("none_means", ""),
                 choices=choices,
                 negate=meta["negate"],
                 none_flag=meta["none_flag"],
@@ -167,6 +190,27 @@ def settings(cls: type, group: str = "", prefix: str = "") -> list[Setting]:
             )
         )
     return result
+
+
+def default_text(entry: Setting) -> str:
+    """What ``--help`` says of a setting's default, after its unit: ``"seconds; default: no
+    limit"``, ``"default: 64"``. A switch's flag is off unless given: ``"default: off"``.
+
+    Raises:
+        ValueError: the default is ``None`` and neither ``none_means`` nor the help says
+            what that means (a declaration to fix; the tests read every ``--help``).
+    """
+    value = entry.cli_default
+    if entry.kind == "switch":
+        return "default: off"
+    if value is None and not entry.none_means:
+        if "default" in entry.help:  # the help says it in its own words
+            return entry.unit
+        raise ValueError(
+            f"setting {entry.path}: expected none_means to say what its default None does, got none"
+        )
+    said = f"default: {entry.none_means if value is None else value}"
+    return f"{entry.unit}; {said}" if entry.unit else said
 
 
 def _values(config: Any, entries: list[Setting]) -> Iterator[tuple[Setting, Any]]:

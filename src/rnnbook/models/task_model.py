@@ -184,16 +184,29 @@ class ModelConfig:
         "recurrent module, a name from rnnbook.available_rnns(), or transformer (shakespeare)",
         choices=lambda: (*available_rnns(), *_WHOLE_MODELS),  # asked when the parser is built
     )
-    hidden_size: int = setting(64, "hidden units per layer", kind="positive_int")
+    hidden_size: int = setting(64, "hidden units per layer", kind="positive_int", unit="units")
     num_layers: int = setting(1, "stacked recurrent layers", kind="positive_int")
     embedding_size: int | None = setting(
-        None, "token tasks: learn an embedding of this size (default one-hot)", kind="positive_int"
+        None,
+        "token tasks: learn an embedding of this size",
+        kind="positive_int",
+        none_means="off (one-hot inputs)",
     )
     dropout: float = setting(0.0, "dropout between stacked layers", kind="fraction")
     chrono_tmax: float | None = setting(
-        None, "chrono initialisation of the gates (Tallec & Ollivier 2018)", kind="positive_float"
+        None,
+        "chrono initialisation of the gates (Tallec & Ollivier 2018) for dependencies up to "
+        "this long",
+        kind="positive_float",
+        unit="time steps",
+        none_means="off (the cell's own initialisation)",
     )
-    forget_bias: float | None = setting(None, "forget-gate bias", kind="finite_float")
+    forget_bias: float | None = setting(
+        None,
+        "forget-gate bias of gated cells",
+        kind="finite_float",
+        none_means="off (the cell's own initialisation)",
+    )
 
     def __post_init__(self) -> None:
         if self.cell not in (*available_rnns(), *_WHOLE_MODELS):

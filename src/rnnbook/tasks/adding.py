@@ -31,7 +31,7 @@ __all__ = ["AddingConfig", "AddingTask"]
 class AddingConfig:
     """Options of the adding problem."""
 
-    seq_len: int = field(default=100, metadata={"help": "sequence length T (>= 2)"})
+    seq_len: int = field(default=100, metadata={"help": "time steps per sequence, T (>= 2)"})
     markers: Literal["halves", "anywhere"] = field(
         default="halves", metadata={"help": "halves (one marker per half) or anywhere"}
     )

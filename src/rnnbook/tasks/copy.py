@@ -65,10 +65,14 @@ class CopyConfig:
     )
     curriculum_start: int | None = field(
         default=None,
-        metadata={"help": "train and validate from this length up to seq_len (default: none)"},
+        metadata={
+            "help": "curriculum: train and validate from this length up to seq_len "
+            "(default: off, seq_len from the start)"
+        },
     )
     curriculum_step: int = field(
-        default=10, metadata={"help": "curriculum: length added each time the threshold is met"}
+        default=10,
+        metadata={"help": "curriculum: symbols added to the length when the threshold is met"},
     )
     curriculum_threshold: float = field(
         default=0.95,

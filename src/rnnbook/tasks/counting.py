@@ -82,7 +82,7 @@ class CountingConfig:
     high: int = field(default=99, metadata={"help": "largest integer (input or target)"})
     window: int = field(default=3, metadata={"help": "how many consecutive integers are shown"})
     vocab_high: int | None = field(
-        default=None, metadata={"help": "seq2seq: vocabulary 0..vocab_high (default high)"}
+        default=None, metadata={"help": "seq2seq: vocabulary 0..vocab_high (default: --high)"}
     )
     holdout_fraction: float = field(
         default=0.2, metadata={"help": "fraction of windows kept for val/test"}

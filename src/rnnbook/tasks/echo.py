@@ -38,7 +38,7 @@ LETTERS = "abcdefghijklmnopqrstuvwxyz"
 class EchoConfig:
     """Options of the echo task."""
 
-    seq_len: int = field(default=20, metadata={"help": "sequence length"})
+    seq_len: int = field(default=20, metadata={"help": "time steps per sequence"})
     delay: int = field(default=2, metadata={"help": "echo the symbol from this many steps back"})
     num_symbols: int = field(default=4, metadata={"help": "alphabet size (2..26)"})
 

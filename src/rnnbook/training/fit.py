@@ -58,6 +58,7 @@ __all__ = [
     "detach_state",
     "fit",
     "load_checkpoint",
+    "planned_epochs",
     "save_checkpoint",
     "stateful_batches",
 ]
@@ -221,8 +222,10 @@ class TrainConfig:
             ``--quiet``; the library is quiet by default).
     """
 
-    epochs: int = setting(10, "passes over the training data", kind="positive_int")
-    batch_size: int = setting(32, "samples per optimiser step", kind="positive_int")
+    epochs: int = setting(10, "passes over the training data", kind="positive_int", unit="epochs")
+    batch_size: int = setting(
+        32, "samples per optimiser step", kind="positive_int", unit="sequences"
+    )
     lr: float = setting(1e-3, "learning rate (the peak rate for onecycle)", kind="positive_float")
     optimizer: Literal["adam", "adamw"] = setting("adam", "optimiser")
     weight_decay: float = setting(0.0, "weight decay", kind="non_negative_float")
@@ -233,11 +236,18 @@ class TrainConfig:
         None,
         "clip each gradient element to [-X, X] (the copy task's source assignment: 1)",
         kind="positive_float",
+        none_means="off",
     )
     schedule: Literal["cosine", "onecycle", "plateau"] | None = setting(
-        None, "learning-rate schedule"
+        None, "learning-rate schedule", none_means="off (a constant rate)"
     )
-    patience: int | None = setting(None, "early stopping patience (epochs)", kind="positive_int")
+    patience: int | None = setting(
+        None,
+        "stop when the validation loss has not improved for this long",
+        kind="positive_int",
+        unit="epochs",
+        none_means="off (no early stopping)",
+    )
     restore_best: bool = setting(
         True,
         "keep the last epoch's weights, not the best validation epoch's",
@@ -245,21 +255,39 @@ class TrainConfig:
         negate=True,
     )
     seed: int = setting(0, "seed of the weights, dropout and shuffling", kind="non_negative_int")
-    device: str = setting(
-        "cpu", "cpu (default), cuda, mps, or auto (cuda → mps → cpu)", per_sitting=True
-    )
+    device: str = setting("cpu", "cpu, cuda, mps, or auto (cuda → mps → cpu)", per_sitting=True)
     num_threads: int | None = setting(
-        None, "PyTorch CPU threads while training", kind="threads", flag="--threads"
+        None,
+        "PyTorch CPU threads while training",
+        kind="threads",
+        flag="--threads",
+        unit="threads",
+        none_means="one per free physical core, at most 1 for these small models, "
+        "see rnnbook.core.repro.default_threads; RNNBOOK_NUM_THREADS overrides",
     )
-    max_seconds: float | None = setting(None, "time budget in seconds", kind="positive_float")
-    max_steps: int | None = setting(None, "optimiser step budget", kind="positive_int")
+    max_seconds: float | None = setting(
+        None,
+        "time budget (wall clock, kept across --resume)",
+        kind="positive_float",
+        unit="seconds",
+        none_means="no limit",
+    )
+    max_steps: int | None = setting(
+        None, "optimiser step budget", kind="positive_int", unit="steps", none_means="no limit"
+    )
     max_cpu_seconds: float | None = setting(
-        None, "budget in CPU seconds of this process (time.process_time)", kind="positive_float"
+        None,
+        "budget of this process's CPU time (time.process_time, all threads, validation included)",
+        kind="positive_float",
+        unit="CPU seconds",
+        none_means="no limit",
     )
     carry_state: bool = setting(
         False, "truncated BPTT: carry the (detached) state from batch to batch, unshuffled"
     )
-    eval_batch_size: int = setting(1024, "validation batch size", kind="positive_int")
+    eval_batch_size: int = setting(
+        1024, "validation batch size", kind="positive_int", unit="sequences"
+    )
     progress: bool = setting(
         False,
         "no progress bars",
@@ -467,15 +495,19 @@ def _fit(
     start, step = time.perf_counter() - state.elapsed, state.step
     cpu_start = time.process_time() - state.cpu_elapsed
     first = len(history) + 1
+    planned, limit = planned_epochs(
+        config, steps_per_epoch, len(history), step, state.elapsed, state.cpu_elapsed
+    )
+    # updated by hand after each epoch is recorded, so that the bar counts exactly the
+    # epochs in the history (a bar wrapped around the loop misses the one that breaks it)
     epochs = tqdm(
-        range(first, config.epochs + 1),
-        desc="epochs",
+        desc=_bar_title(limit),
         disable=not config.progress,
         leave=True,
         initial=first - 1,
-        total=config.epochs,
+        total=planned,
     )
-    for epoch in epochs if history.stop_reason == "completed" else ():
+    for epoch in range(first, config.epochs + 1) if history.stop_reason == "completed" else ():
         model.train()
         if epoch > 1 and callable(train_data):
             data = _epoch_data(train_data, epoch)
@@ -534,10 +566,6 @@ def _fit(
         history.seconds.append(time.perf_counter() - start)
         history.steps.append(step)
         history.cpu_seconds.append(time.process_time() - cpu_start)
-        if config.progress:
-            epochs.set_postfix(
-                train=f"{history.train_loss[-1]:.4g}", val=f"{history.val_loss[-1]:.4g}"
-            )
 
         if monitored < state.best_loss:
             state.best_loss, history.best_epoch, state.stale = monitored, epoch, 0
@@ -565,11 +593,95 @@ def _fit(
             state.step, state.elapsed = step, time.perf_counter() - start
             state.cpu_elapsed = time.process_time() - cpu_start
             save_checkpoint(checkpoint, state, config, model, optimizer, scheduler, generator)
+        if config.progress:
+            spent = (time.perf_counter() - start, time.process_time() - cpu_start)
+            _advance_bar(epochs, config, steps_per_epoch, history, step, spent)
         if history.stop_reason != "completed":
             break
+    epochs.close()
     if state.best_state is not None and history.epoch and history.best_epoch != history.epoch[-1]:
         model.load_state_dict(state.best_state)
     return history
+
+
+_BUDGETS = ("max_steps", "max_seconds", "max_cpu_seconds")
+
+
+def planned_epochs(
+    config: TrainConfig,
+    steps_per_epoch: int,
+    done: int,
+    step: int,
+    seconds: float,
+    cpu_seconds: float,
+) -> tuple[int, str]:
+    """The epoch at which training will stop, as far as is known, and the budget that stops it.
+
+    The progress bar's total (and so its ETA) is the smallest of ``config.epochs`` and the
+    epoch at which each budget runs out:
+
+    .. math::  E = \\min\\Big(\\text{epochs},\\ d + \\Big\\lceil
+               \\frac{\\text{max\\_steps} - s}{S} \\Big\\rceil,\\
+               d + \\Big\\lceil \\frac{\\text{max\\_seconds} - t}{t / d}
+               \\Big\\rceil,\\ \\dots\\Big)
+
+    with ``d`` epochs done, ``s`` optimiser steps taken, ``S`` steps per epoch and ``t``
+    seconds (or CPU seconds, for ``max_cpu_seconds``) spent so far. A time budget enters
+    once an epoch has been timed (``d >= 1``); training stops inside the epoch in which a
+    budget runs out, and that epoch counts.
+
+    Args:
+        config: the run's :class:`TrainConfig` (its ``epochs`` and budgets).
+        steps_per_epoch: optimiser steps in one epoch.
+        done, step: epochs recorded and optimiser steps taken so far (over all sittings).
+        seconds, cpu_seconds: wall and CPU seconds of training so far.
+
+    Returns:
+        ``(epochs, reason)``: the planned epoch count (at least ``done``), and ``"epochs"``
+        or the field name of the budget that ends training first.
+    """
+    check_int("planned_epochs", "steps_per_epoch", steps_per_epoch, 1)
+    plans = [(config.epochs, "epochs")]
+    if config.max_steps is not None:
+        steps_left = max(0, config.max_steps - step)
+        plans.append((done + math.ceil(steps_left / steps_per_epoch), "max_steps"))
+    for budget, used, name in (
+        (config.max_seconds, seconds, "max_seconds"),
+        (config.max_cpu_seconds, cpu_seconds, "max_cpu_seconds"),
+    ):
+        if budget is None or done == 0 or used <= 0:
+            continue
+        seconds_left = max(0.0, budget - used)
+        plans.append((done + math.ceil(seconds_left / (used / done)), name))
+    epochs, reason = min(plans, key=lambda plan: plan[0])  # the first of equal plans
+    return max(epochs, done), reason
+
+
+def _bar_title(limit: str) -> str:
+    return "epochs" if limit == "epochs" else f"epochs (to {limit.replace('_', '-')})"
+
+
+def _advance_bar(
+    bar: Any,
+    config: TrainConfig,
+    steps_per_epoch: int,
+    history: History,
+    step: int,
+    spent: tuple[float, float],
+) -> None:
+    """Count one more epoch on the epoch bar, whose total follows :func:`planned_epochs`
+    (``spent``: the wall and CPU seconds of training so far)."""
+    if history.stop_reason in _BUDGETS:  # the budget ran out: the bar ends full
+        bar.total = len(history)
+        bar.set_description(_bar_title(history.stop_reason), refresh=False)
+    elif history.stop_reason == "completed":
+        bar.total, limit = planned_epochs(config, steps_per_epoch, len(history), step, *spent)
+        bar.set_description(_bar_title(limit), refresh=False)
+    # early stopping, a callback or divergence: the plan stays, the bar ends unfinished
+    bar.set_postfix(
+        train=f"{history.train_loss[-1]:.4g}", val=f"{history.val_loss[-1]:.4g}", refresh=False
+    )
+    bar.update(1)
 
 
 def _epoch_data(
