@@ -275,14 +275,19 @@ def test_bad_requests_raise(call, message: str) -> None:  # type: ignore[no-unty
 
 
 def test_generation_is_fast_and_vectorised() -> None:
+    """30,000 sequences take well under 3 CPU-seconds (about 0.5 here).
+
+    CPU time of this process, not wall time: on a busy machine the wall clock measured 3.0 s
+    for the same 0.55 CPU-seconds. A per-sample Python loop would take minutes.
+    """
     import time
 
-    start = time.perf_counter()
+    start = time.process_time()
     data = make_task("digit-sum").generate(20_000, seed=0)
     make_task("copy").generate(5_000, seed=0)
     make_task("adding", seq_len=1000).generate(5_000, seed=0)
     assert len(data) == 20_000
-    assert time.perf_counter() - start < 3.0
+    assert time.process_time() - start < 3.0
 
 
 def test_counting_vocabulary_leaves_room_beyond_the_training_range() -> None:
