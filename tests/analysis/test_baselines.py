@@ -8,7 +8,13 @@ import pytest
 import torch
 from torch import Tensor
 
-from rnnbook.analysis.baselines import mean_stride_rule, memoryless_accuracy, needs_unseen_number
+from rnnbook.analysis.baselines import (
+    mean_stride_rule,
+    memoryless_accuracy,
+    memoryless_mse,
+    needs_unseen_number,
+    steps_by_stride,
+)
 from rnnbook.tasks import IGNORE_INDEX, DigitSumTask, make_task
 
 
@@ -141,3 +147,66 @@ def test_needs_unseen_number_rejects_bad_input() -> None:
         needs_unseen_number(task, torch.zeros(3, dtype=torch.long), torch.ones(2, dtype=torch.long))
     with pytest.raises(ValueError, match="expected a CountingTask"):
         needs_unseen_number(DigitSumTask(), torch.zeros(3, dtype=torch.long))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_memoryless_mse_matches_a_naive_group_mean(seed: int) -> None:
+    generator = torch.Generator().manual_seed(seed)
+    last = torch.randint(0, 6, (80,), generator=generator).double() / 100
+    targets = last + torch.randint(1, 4, (80,), generator=generator).double() / 100
+    groups: dict[float, list[float]] = {}
+    for x, y in zip(last.tolist(), targets.tolist(), strict=True):
+        groups.setdefault(x, []).append(y)
+    expected = sum((y - sum(ys) / len(ys)) ** 2 for ys in groups.values() for y in ys) / len(last)
+    assert memoryless_mse(last, targets) == pytest.approx(expected)
+
+
+def test_memoryless_mse_is_zero_without_strides_and_not_with_them() -> None:
+    for max_stride, expected_zero in ((1, True), (3, False)):
+        task = make_task("counting", formulation="linear", max_stride=max_stride)
+        data = task.generate(500, seed=0, split="test")
+        error = memoryless_mse(data.inputs[:, -1, 0], data.targets)
+        assert (error < 1e-12) == expected_zero
+        # "last + mean stride" is one memoryless rule: never better than the best one
+        rule = data.inputs[:, -1, 0] + (1 + max_stride) / 2 / task.config.scale
+        assert error <= float(((rule - data.targets).double() ** 2).mean()) + 1e-12
+
+
+def test_memoryless_mse_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="one shape"):
+        memoryless_mse(torch.zeros(3), torch.zeros(4))
+    with pytest.raises(ValueError, match="one shape"):
+        memoryless_mse(torch.zeros(0), torch.zeros(0))
+    with pytest.raises(ValueError, match="fit_"):
+        memoryless_mse(torch.zeros(3), torch.zeros(3), fit_last=torch.zeros(3))
+
+
+@pytest.mark.parametrize("formulation", ["seq2seq", "linear"])
+def test_steps_by_stride_reads_a_perfect_and_a_memoryless_answer(formulation: str) -> None:
+    task = make_task("counting", formulation=formulation, max_stride=3)
+    data = task.generate(300, seed=1, split="test")
+    numbers = data.inputs if formulation == "seq2seq" else data.inputs[..., 0] * 100
+    numbers = torch.round(numbers.double())
+    perfect = numbers[:, -1] + (numbers[:, -1] - numbers[:, -2])
+    assert steps_by_stride(task, data.inputs, perfect) == pytest.approx({1: 1, 2: 2, 3: 3})
+    memoryless = numbers[:, -1] + 2
+    assert steps_by_stride(task, data.inputs, memoryless) == pytest.approx({1: 2, 2: 2, 3: 2})
+
+
+def test_steps_by_stride_rejects_bad_input() -> None:
+    task = make_task("counting", max_stride=3)
+    with pytest.raises(ValueError, match="expected inputs"):
+        steps_by_stride(task, torch.zeros(4, 3, dtype=torch.long), torch.zeros(5))
+    with pytest.raises(ValueError, match="expected a CountingTask"):
+        steps_by_stride(DigitSumTask(), torch.zeros(4, 3, dtype=torch.long), torch.zeros(4))
+
+
+def test_memoryless_mse_fitted_on_other_data_uses_their_means() -> None:
+    fit_last = torch.tensor([1.0, 1.0, 2.0])
+    fit_targets = torch.tensor([2.0, 4.0, 5.0])  # rule: 1 -> 3, 2 -> 5, else v + 7/3
+    last = torch.tensor([1.0, 2.0, 4.0])
+    targets = torch.tensor([3.0, 6.0, 6.0])
+    expected = (0.0 + 1.0 + (6.0 - 4.0 - 7 / 3) ** 2) / 3
+    assert memoryless_mse(last, targets, fit_last, fit_targets) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="fit_last"):
+        memoryless_mse(last, targets, fit_last, fit_targets[:2])

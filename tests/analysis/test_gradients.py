@@ -6,7 +6,12 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from rnnbook.analysis.gradients import cell_step, hidden_gradient_norms, scale_spectral_radius_
+from rnnbook.analysis.gradients import (
+    cell_step,
+    hidden_gradient_norms,
+    rnn_cell_of,
+    scale_spectral_radius_,
+)
 
 
 @pytest.mark.parametrize("factor", [0.5, 1.0, 1.7])
@@ -68,3 +73,36 @@ def test_bad_input_rank_and_loss() -> None:
         hidden_gradient_norms(step, torch.randn(4, 2), lambda hs: hs.sum())
     with pytest.raises(ValueError, match="scalar"):
         hidden_gradient_norms(step, torch.randn(4, 1, 2), lambda hs: hs)
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_rnn_cell_of_steps_like_the_layer(nonlinearity: str) -> None:
+    torch.manual_seed(0)
+    layer = nn.RNN(3, 5, nonlinearity=nonlinearity)
+    x = torch.randn(6, 2, 3)  # (T, N, I)
+    with torch.no_grad():
+        expected, _ = layer(x)
+    step = cell_step(rnn_cell_of(layer))
+    state = None
+    outputs = []
+    with torch.no_grad():
+        for x_t in x.unbind(0):
+            hidden, state = step(x_t, state)
+            outputs.append(hidden)
+    torch.testing.assert_close(torch.stack(outputs), expected)
+
+
+def test_rnn_cell_of_reads_the_books_rnn_and_rejects_an_lstm() -> None:
+    import rnnbook
+
+    torch.manual_seed(1)
+    layer = rnnbook.RNN(3, 4)
+    x = torch.randn(5, 2, 3)
+    with torch.no_grad():
+        expected, _ = layer(x)
+        cell, state = rnn_cell_of(layer), None
+        for x_t in x.unbind(0):
+            state = cell(x_t, state)
+    torch.testing.assert_close(state, expected[-1])
+    with pytest.raises(ValueError, match="expected an RNN layer"):
+        rnn_cell_of(nn.Linear(3, 4))

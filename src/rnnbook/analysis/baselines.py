@@ -17,7 +17,13 @@ from torch import Tensor
 
 from rnnbook.tasks import IGNORE_INDEX, CountingTask, Task
 
-__all__ = ["mean_stride_rule", "memoryless_accuracy", "needs_unseen_number"]
+__all__ = [
+    "mean_stride_rule",
+    "memoryless_accuracy",
+    "memoryless_mse",
+    "needs_unseen_number",
+    "steps_by_stride",
+]
 
 
 def memoryless_accuracy(inputs: Tensor, targets: Tensor) -> float:
@@ -59,6 +65,111 @@ def memoryless_accuracy(inputs: Tensor, targets: Tensor) -> float:
     best = torch.zeros(int(shown.max()) - int(shown.min()) + 1, dtype=torch.long)
     best.scatter_reduce_(0, shown - shown.min(), counts, "amax")  # commonest target's count
     return float(best.sum()) / len(pairs)
+
+
+def _check_pair(prefix: str, last: Tensor | None, targets: Tensor | None) -> tuple[Tensor, Tensor]:
+    if (
+        last is None
+        or targets is None
+        or last.dim() != 1
+        or targets.shape != last.shape
+        or not len(last)
+    ):
+        raise ValueError(
+            f"memoryless_mse: expected {prefix}last and {prefix}targets of one shape "
+            f"(N >= 1,), got {None if last is None else tuple(last.shape)} and "
+            f"{None if targets is None else tuple(targets.shape)}"
+        )
+    return last, targets
+
+
+def memoryless_mse(
+    last: Tensor,
+    targets: Tensor,
+    fit_last: Tensor | None = None,
+    fit_targets: Tensor | None = None,
+) -> float:
+    """The mean squared error of the best rule that sees only the last input.
+
+    For squared error the best answer to an input value :math:`v` is the mean of the
+    targets that follow it. The rule takes that mean over ``(fit_last, fit_targets)``,
+    the data a memoryless model would learn from (a training pool), and is scored on
+    ``(last, targets)``:
+
+    .. math::  \\mathrm{MSE} = \\frac{1}{N} \\sum_{n} \\left(y_n - \\bar y_{v_n}\\right)^2,
+               \\qquad \\bar y_v = \\operatorname{mean}\\{y'_m : v'_m = v\\}.
+
+    A value never seen in the fitting data gets :math:`v` plus the mean step
+    :math:`\\operatorname{mean}(y' - v')`. Without fitting data the rule is fitted on
+    ``(last, targets)`` themselves: no function of the last input scores lower on them
+    (the within-group variance), but on a small pool that rule memorises windows.
+
+    Args:
+        last: (N,) the last input of each sequence (exact values: tokens, or numbers on a
+            grid such as ``n / scale``).
+        targets: (N,) the regression targets.
+        fit_last: (M,) the last inputs the rule is fitted on (default ``last``).
+        fit_targets: (M,) their targets (default ``targets``).
+
+    Returns:
+        The mean squared error, in the targets' units squared.
+    """
+    if fit_last is None and fit_targets is None:
+        fit_last, fit_targets = last, targets
+    _check_pair("", last, targets)
+    fit_last, fit_targets = _check_pair("fit_", fit_last, fit_targets)
+    values, index = torch.unique(fit_last.double(), return_inverse=True)  # (G,), (M,)
+    wanted = fit_targets.double()
+    sums = torch.zeros(len(values), dtype=torch.float64).index_add_(0, index, wanted)
+    counts = torch.zeros(len(values), dtype=torch.float64).index_add_(
+        0, index, torch.ones_like(wanted)
+    )
+    means = sums / counts  # (G,) the rule's answer to each value seen
+    shown = last.double()
+    position = torch.searchsorted(values, shown).clamp_max(len(values) - 1)  # (N,)
+    seen = values[position] == shown
+    step = float((wanted - fit_last.double()).mean())
+    answer = torch.where(seen, means[position], shown + step)  # (N,)
+    return float(((targets.double() - answer) ** 2).mean())
+
+
+def steps_by_stride(task: Task, inputs: Tensor, predicted: Tensor) -> dict[int, float]:
+    """The mean step a model predicts, ``predicted - last input``, for each stride.
+
+    A memoryless model predicts the same step whatever the stride (the mean stride, for a
+    squared-error model away from the range's ends); a model that reads the stride from its
+    memory predicts a step that grows with it, :math:`k` for a perfect one.
+
+    Args:
+        task: a strided :class:`~rnnbook.tasks.counting.CountingTask`.
+        inputs: (N, w) token ids (seq2seq) or (N, w, 1) scaled numbers (linear).
+        predicted: (N,) the predicted next number, in the task's integers (unrounded
+            ``scale * output`` for linear, the argmax token for seq2seq).
+
+    Returns:
+        ``{stride: mean predicted step}`` for each stride present in ``inputs``.
+    """
+    task = _counting("steps_by_stride", task)
+    cfg = task.config
+    if cfg.formulation == "linear" and cfg.as_features:
+        raise ValueError(
+            "steps_by_stride: expected a task without as_features (its window is one step)"
+        )
+    expected: tuple[int, ...] = (len(inputs), cfg.window)
+    if cfg.formulation == "linear":
+        expected += (1,)
+    if tuple(inputs.shape) != expected or predicted.shape != (len(inputs),):
+        raise ValueError(
+            f"steps_by_stride: expected inputs {expected} and predicted ({len(inputs)},), "
+            f"got {tuple(inputs.shape)} and {tuple(predicted.shape)}"
+        )
+    if cfg.formulation == "seq2seq":
+        numbers = inputs.double()
+    else:
+        numbers = torch.round(inputs[..., 0].double() * cfg.scale)  # (N, w)
+    strides = (numbers[:, 1] - numbers[:, 0]).long()  # (N,)
+    steps = predicted.double() - numbers[:, -1]  # (N,)
+    return {int(k): float(steps[strides == k].mean()) for k in torch.unique(strides).tolist()}
 
 
 def _counting(caller: str, task: Task) -> CountingTask:

@@ -22,7 +22,14 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-__all__ = ["State", "Step", "cell_step", "hidden_gradient_norms", "scale_spectral_radius_"]
+__all__ = [
+    "State",
+    "Step",
+    "cell_step",
+    "hidden_gradient_norms",
+    "rnn_cell_of",
+    "scale_spectral_radius_",
+]
 
 State = Tensor | tuple[Tensor, ...]
 #: A single time step, ``(x_t (N, I), state or None) -> (h_t (N, H), next state)``.
@@ -46,6 +53,37 @@ def cell_step(cell: nn.Module) -> Step:
         return hidden, next_state
 
     return step
+
+
+def rnn_cell_of(layer: nn.Module) -> nn.RNNCell:
+    r"""A ``torch.nn.RNNCell`` holding a copy of the first layer of a trained RNN.
+
+    :func:`hidden_gradient_norms` steps through time one cell call at a time; a trained
+    RNN layer (``torch.nn.RNN`` or ``rnnbook.RNN``, parameters ``weight_ih_l0``,
+    ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``) runs the whole sequence at once.
+    The cell computes the same step,
+
+    .. math:: h_t = \phi(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}),
+
+    with the layer's nonlinearity :math:`\phi` (``tanh`` or ``relu``).
+
+    Raises:
+        ValueError: the layer has no such parameters.
+    """
+    names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    missing = [f"{name}_l0" for name in names if getattr(layer, f"{name}_l0", None) is None]
+    if missing:
+        raise ValueError(
+            f"rnn_cell_of: expected an RNN layer with {', '.join(n + '_l0' for n in names)}, "
+            f"got {type(layer).__name__} without {', '.join(missing)}"
+        )
+    weight_hh, weight_ih = (getattr(layer, f"weight_{kind}_l0") for kind in ("hh", "ih"))
+    nonlinearity = str(getattr(layer, "nonlinearity", "tanh"))
+    cell = nn.RNNCell(weight_ih.shape[1], weight_hh.shape[1], nonlinearity=nonlinearity)
+    with torch.no_grad():
+        for name in names:
+            getattr(cell, name).copy_(getattr(layer, f"{name}_l0"))
+    return cell
 
 
 def hidden_gradient_norms(
