@@ -10,7 +10,9 @@ import rnnbook
 from rnnbook.analysis.probes import (
     connectivity,
     input_gradient_norms,
+    linear_probe_r2,
     lstm_trace,
+    partial_unit_correlations,
     unit_correlations,
 )
 from rnnbook.models.task_model import ModelConfig, build_model
@@ -85,3 +87,61 @@ def test_input_gradients_are_the_gradient_at_each_input(cell: str) -> None:
     task.loss(model(inputs), data.targets).backward()
     assert inputs.grad is not None
     torch.testing.assert_close(norms, inputs.grad.transpose(0, 1).flatten(1).norm(dim=1))
+
+
+def test_partial_correlation_drops_a_unit_that_only_tracks_the_position() -> None:
+    generator = torch.Generator().manual_seed(0)
+    digits = torch.randint(0, 10, (6, 300), generator=generator).double()  # (T, N)
+    running = digits.cumsum(0)  # grows with t: correlated with the position
+    position = torch.arange(6.0)[:, None].expand(6, 300)
+    noise = torch.randn(6, 300, generator=generator).double()
+    states = torch.stack([position, running, noise], -1)  # (T, N, 3)
+    raw = unit_correlations(states, running)
+    partial = partial_unit_correlations(states, running)
+    assert raw[0] > 0.6  # the position unit looks like a counter ...
+    assert abs(partial[0]) < 1e-6  # ... and is not, at a fixed step
+    assert partial[1] == pytest.approx(1.0)  # the true counter stays perfect
+    assert abs(partial[2]) < 0.1
+
+
+def test_partial_correlation_matches_a_naive_residual() -> None:
+    generator = torch.Generator().manual_seed(1)
+    states = torch.randn(4, 50, 2, generator=generator)
+    quantity = states[..., 0] + torch.randn(4, 50, generator=generator)
+    mask = torch.rand(4, 50, generator=generator) < 0.8
+    centred_states, centred_quantity = states.clone().double(), quantity.clone().double()
+    for t in range(4):
+        rows = mask[t]
+        centred_states[t] -= states[t][rows].double().mean(0)
+        centred_quantity[t] -= quantity[t][rows].double().mean()
+    expected = unit_correlations(centred_states, centred_quantity, mask)
+    torch.testing.assert_close(partial_unit_correlations(states, quantity, mask), expected)
+
+
+def test_linear_probe_recovers_a_distributed_code_and_not_noise() -> None:
+    generator = torch.Generator().manual_seed(2)
+    running = torch.randint(0, 10, (5, 400), generator=generator).double().cumsum(0)
+    mixing = torch.randn(2, 8, generator=generator).double()
+    code = torch.stack([running, torch.randn(5, 400, generator=generator).double()], -1)
+    states = code @ mixing  # (T, N, 8): the sum spread over every unit
+    assert linear_probe_r2(states, running) > 0.99
+    noise = torch.randn(5, 400, 8, generator=generator)
+    assert linear_probe_r2(noise, running) < 0.1
+    position_only = torch.arange(5.0)[:, None, None].expand(5, 400, 8)
+    assert linear_probe_r2(position_only, running, by_step=False) > 0.3
+    assert linear_probe_r2(position_only, running) < 0.01  # nothing beyond the position
+
+
+@pytest.mark.parametrize(
+    ("states", "quantity", "options", "message"),
+    [
+        (torch.zeros(3, 4), torch.zeros(3, 4), {}, "expected states"),
+        (torch.zeros(3, 4, 2), torch.zeros(3, 4), {"train_fraction": 1.0}, "train_fraction"),
+        (torch.zeros(3, 1, 2), torch.zeros(3, 1), {}, "both parts"),
+    ],
+)
+def test_linear_probe_rejects_bad_input(
+    states: torch.Tensor, quantity: torch.Tensor, options: dict[str, float], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        linear_probe_r2(states, quantity, **options)  # type: ignore[arg-type]

@@ -8,6 +8,10 @@ Three views, each computed from a committed run so that the static page can show
   colah's diagrams draw them;
 - :func:`unit_correlations` finds the units whose value follows a quantity of the input
   (a running sum, a count), the way Karpathy plotted single cells over a text;
+- :func:`partial_unit_correlations` and :func:`linear_probe_r2` ask the same with the
+  position held fixed, since a running quantity also grows with the step (a probe's
+  score means something only beside the same probe on a control, such as an untrained
+  network: Hewitt & Liang 2019);
 - :func:`connectivity` measures ``∂ output_t / ∂ input_s`` for every pair of steps, the
   Distill "Memorization in RNNs" view;
 - :func:`input_gradient_norms` measures ``‖∂L/∂x_t‖``, how much the loss can still learn
@@ -28,7 +32,15 @@ from rnnbook.core.checks import check_int
 from rnnbook.core.repro import eval_mode
 from rnnbook.models.task_model import SequenceModel
 
-__all__ = ["LSTMTrace", "connectivity", "input_gradient_norms", "lstm_trace", "unit_correlations"]
+__all__ = [
+    "LSTMTrace",
+    "connectivity",
+    "input_gradient_norms",
+    "linear_probe_r2",
+    "lstm_trace",
+    "partial_unit_correlations",
+    "unit_correlations",
+]
 
 
 @dataclass(frozen=True)
@@ -107,15 +119,7 @@ def unit_correlations(states: Tensor, quantity: Tensor, mask: Tensor | None = No
     Returns:
         (H,) correlations in [-1, 1]; a constant unit gets 0.
     """
-    if states.dim() != 3 or quantity.shape != states.shape[:2]:
-        raise ValueError(
-            f"unit_correlations: expected states (T, N, H) and quantity (T, N), got "
-            f"{tuple(states.shape)} and {tuple(quantity.shape)}"
-        )
-    if mask is None:
-        mask = torch.ones_like(quantity, dtype=torch.bool)
-    if mask.shape != quantity.shape or mask.dtype != torch.bool or not bool(mask.any()):
-        raise ValueError("unit_correlations: expected a non-empty bool mask shaped like quantity")
+    mask = _check_probe("unit_correlations", states, quantity, mask)
     values = states[mask].double()  # (S, H)
     target = quantity[mask].double()  # (S,)
     values = values - values.mean(0)
@@ -123,6 +127,111 @@ def unit_correlations(states: Tensor, quantity: Tensor, mask: Tensor | None = No
     spread = values.norm(dim=0) * target.norm()
     correlation = (values * target[:, None]).sum(0) / spread.clamp_min(1e-300)
     return torch.where(spread > 0, correlation, torch.zeros_like(correlation)).float()
+
+
+def _check_probe(caller: str, states: Tensor, quantity: Tensor, mask: Tensor | None) -> Tensor:
+    if states.dim() != 3 or quantity.shape != states.shape[:2]:
+        raise ValueError(
+            f"{caller}: expected states (T, N, H) and quantity (T, N), got "
+            f"{tuple(states.shape)} and {tuple(quantity.shape)}"
+        )
+    if mask is None:
+        mask = torch.ones_like(quantity, dtype=torch.bool)
+    if mask.shape != quantity.shape or mask.dtype != torch.bool or not bool(mask.any()):
+        raise ValueError(f"{caller}: expected a non-empty bool mask shaped like quantity")
+    return mask
+
+
+def _minus_step_means(values: Tensor, mask: Tensor, fit: Tensor) -> Tensor:
+    """``values`` (T, N, ...) less, at each step, their mean over the ``fit`` & ``mask`` rows."""
+    weight = (mask & fit).double()  # (T, N)
+    while weight.dim() < values.dim():
+        weight = weight.unsqueeze(-1)
+    means = (values * weight).sum(1, keepdim=True) / weight.sum(1, keepdim=True).clamp_min(1)
+    return values - means
+
+
+def partial_unit_correlations(
+    states: Tensor, quantity: Tensor, mask: Tensor | None = None
+) -> Tensor:
+    """Correlation of each unit with ``quantity`` at a fixed step: position controlled for.
+
+    Both the unit values and the quantity are centred *within each step* (over the
+    sequences), then correlated over all scored steps: the partial correlation given the
+    position :math:`t` taken as a category,
+
+    .. math::  r_{h q \\cdot t} = \\operatorname{corr}\\bigl(h_{t,n} - \\bar h_t,\\;
+               q_{t,n} - \\bar q_t\\bigr),
+
+    so a unit that only tracks the position (and with it the quantity's mean) scores 0.
+
+    Args:
+        states: (T, N, H) unit values.
+        quantity: (T, N) the value to look for.
+        mask: (T, N) bool, the steps to use (default all); step means use these only.
+
+    Returns:
+        (H,) correlations in [-1, 1]; a unit constant within every step gets 0.
+    """
+    mask = _check_probe("partial_unit_correlations", states, quantity, mask)
+    every = torch.ones_like(mask)
+    centred = _minus_step_means(states.double(), mask, every)
+    target = _minus_step_means(quantity.double(), mask, every)
+    return unit_correlations(centred, target, mask)
+
+
+def linear_probe_r2(
+    states: Tensor,
+    quantity: Tensor,
+    mask: Tensor | None = None,
+    by_step: bool = True,
+    train_fraction: float = 0.5,
+) -> float:
+    """How much of ``quantity`` a linear read-out of all units recovers on held-out sequences.
+
+    A least-squares probe :math:`\\hat q = w^\\top h + b` is fitted on the first
+    ``train_fraction`` of the sequences (axis N) and scored on the rest by
+
+    .. math::  R^2 = 1 - \\frac{\\sum (q - \\hat q)^2}{\\sum (q - \\bar q)^2}.
+
+    With ``by_step`` (the default) the states and the quantity are first centred within
+    each step (means from the fitting sequences), so the probe scores what the state says
+    about the quantity beyond the position.
+
+    Args:
+        states: (T, N, H) unit values.
+        quantity: (T, N) the value to recover.
+        mask: (T, N) bool, the steps to use (default all).
+        by_step: control for the position by centring within each step.
+        train_fraction: share of the sequences the probe is fitted on, in (0, 1).
+
+    Returns:
+        :math:`R^2` on the held-out sequences (1 is perfect, 0 is the mean's score; it
+        can be negative).
+    """
+    mask = _check_probe("linear_probe_r2", states, quantity, mask)
+    if not 0 < train_fraction < 1:
+        raise ValueError(f"linear_probe_r2: expected 0 < train_fraction < 1, got {train_fraction}")
+    count = states.shape[1]
+    fit = torch.zeros_like(mask)
+    fit[:, : int(count * train_fraction)] = True  # (T, N): the fitting sequences
+    values, target = states.double(), quantity.double()
+    if by_step:
+        values = _minus_step_means(values, mask, fit)
+        target = _minus_step_means(target, mask, fit)
+    train, test = mask & fit, mask & ~fit
+    if not bool(train.any()) or not bool(test.any()):
+        raise ValueError(
+            f"linear_probe_r2: expected scored steps in both parts of {count} sequences, "
+            f"got {int(train.sum())} and {int(test.sum())}"
+        )
+    design = torch.cat([values, torch.ones_like(values[..., :1])], -1)  # (T, N, H + 1)
+    weights = torch.linalg.lstsq(design[train], target[train, None]).solution  # (H + 1, 1)
+    predicted = (design[test] @ weights)[:, 0]
+    wanted = target[test]
+    residual = ((wanted - predicted) ** 2).sum()
+    total = ((wanted - wanted.mean()) ** 2).sum()
+    return float(1 - residual / total.clamp_min(1e-300))
 
 
 def connectivity(model: SequenceModel, inputs: Tensor, targets: Tensor | None = None) -> Tensor:
