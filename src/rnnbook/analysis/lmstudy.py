@@ -30,6 +30,7 @@ __all__ = [
     "lr_grid",
     "plot_loss_vs_cpu",
     "run_row",
+    "separated_pairs",
 ]
 
 ARMS = {
@@ -99,6 +100,29 @@ def arm_summary(runs: Sequence[Run]) -> dict[str, Any]:
         "high": max(losses),
         "losses": losses,
     }
+
+
+def separated_pairs(
+    summaries: Mapping[str, Mapping[str, Any]], min_seeds: int = 3
+) -> list[tuple[str, str]]:
+    """Pairs ``(a, b)`` of arms where every seed of ``a`` has a lower held-out loss than
+    every seed of ``b``: ``high(a) < low(b)``, the spread of neither arm reaching the other.
+
+    Only arms with at least ``min_seeds`` seeds are compared; ``summaries`` maps an arm to
+    its :func:`arm_summary`. Pairs come sorted by ``a``'s mean, then ``b``'s.
+    """
+    if min_seeds < 1:
+        raise ValueError(f"separated_pairs: expected min_seeds >= 1, got {min_seeds}")
+    full = sorted(
+        (arm for arm, s in summaries.items() if s["seeds"] >= min_seeds),
+        key=lambda arm: summaries[arm]["mean"],
+    )
+    return [
+        (a, b)
+        for i, a in enumerate(full)
+        for b in full[i + 1 :]
+        if summaries[a]["high"] < summaries[b]["low"]
+    ]
 
 
 def lr_grid(arm: str) -> dict[str, Any] | None:
