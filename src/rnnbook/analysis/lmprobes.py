@@ -82,7 +82,7 @@ PROPERTIES = {
     "after_break": "binary",
     "in_brackets": "binary",
 }
-"""Property → kind: a regression (scored by R²) or a binary label (scored by AUC)."""
+"""Each property's kind, a regression (scored by R²) or a binary label (scored by AUC)."""
 
 CONTROLS = ("trained", "untrained", "raw")
 """The three feature sets every probe is scored on."""

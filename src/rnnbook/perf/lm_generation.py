@@ -120,7 +120,7 @@ def lm_generation_by_position(
         repeats: timed repetitions per model and position (medians reported).
 
     Returns:
-        One dict per position: ``position``, then ``NAME_ms`` and ``NAME_bytes`` per model
+        One dict per position, with ``position``, then ``NAME_ms`` and ``NAME_bytes`` per model
         (bytes: the recurrent state, or every block's cache of keys and values).
     """
     check_positive_int("lm_generation_by_position", "repeats", repeats)
