@@ -44,6 +44,7 @@ from rnnbook.figures.tables import Table
 from rnnbook.kernels import load_extension, sru_recurrence
 from rnnbook.models.sru import SRU
 from rnnbook.models.task_model import available_rnns, make_rnn
+from rnnbook.perf.paired import layer_training_step
 
 __all__ = [
     "CLOCKS",
@@ -134,15 +135,7 @@ def interleaved_medians(
 def _task(mode: str, model: nn.Module, x: Tensor, hidden: int) -> Callable[[], Any]:
     """A closure running one repetition of ``mode`` on ``model``."""
     if mode == "train":
-        x_grad = x.detach().requires_grad_()
-
-        def train() -> None:
-            model.zero_grad(set_to_none=True)
-            x_grad.grad = None
-            output, _ = model(x_grad)
-            output.sum().backward()
-
-        return train
+        return layer_training_step(model, x)
     if mode == "infer":
 
         def infer() -> None:
