@@ -205,6 +205,9 @@ def test_resume_refuses_other_settings(tmp_path: Path) -> None:
     other.train = TrainConfig(epochs=3, lr=0.5, num_threads=1)
     with pytest.raises(ValueError, match=r"other settings \(train.lr: 0.01 → 0.5\)"):
         train_run(other, out=out, resume=True)
+    data = dataclasses.replace(config(epochs=3), train_samples=64)  # not a training setting
+    with pytest.raises(ValueError, match=r"other settings \(train_samples: 96 → 64\)"):
+        train_run(data, out=out, resume=True)
     resumed = train_run(config(epochs=3), out=out, resume=True)
     assert len(resumed.history) == 3
 
@@ -214,8 +217,9 @@ def test_a_run_cut_on_the_cpu_resumes_with_device_auto(
 ) -> None:
     """Where a run computes is per sitting: ``--resume --device auto`` continues a CPU run.
 
-    Both checks are passed: the unfinished run's config.json and the checkpoint's settings
-    (which, before one comparison decided both, still compared ``device``).
+    One comparison decides a resume (:func:`rnnbook.training.fit.load_checkpoint`: the
+    checkpoint's recorded recipe against the run's, ``device`` left out); it used to be two,
+    and the checkpoint's still compared ``device``.
     """
     from rnnbook.cli.arguments import run_config_from_args
     from rnnbook.cli.commands import build_parser

@@ -52,7 +52,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "build_parser",
-    "final_line",
     "main",
     "run_config_from_args",
     "train_command",
@@ -328,33 +327,18 @@ def _cmd_train(args: argparse.Namespace) -> None:
         for seed, one in group.runs.items():
             summary = {k: round(v, 6) for k, v in one.metrics["test"].items()}
             print(f"seed {seed}: {json.dumps(summary)}")
-        test = group.aggregate["metrics"]["test"]
         print(f"{args.task}: {len(group.runs)} seed(s); wrote {args.out}")
-        chance = next(iter(group.runs.values())).metrics.get("baseline", {})
-        print(final_line("test", chance, aggregate=test))
+        print(group.result_line())
         return
     run = train_run(
         config, out=out, overwrite=args.overwrite, resume=args.resume, keep_diverged=False
     )
     history = run.history
-    summary = {k: round(v, 6) for k, v in run.metrics["test"].items()}
     print(
         f"{args.task}: {len(history)} epoch(s) in {run.metrics['train_seconds']:.1f} s "
         f"({history.stop_reason}); wrote {args.out}"
     )
-    print(final_line("test", run.metrics.get("baseline", {}), metrics=summary))
-
-
-def final_line(split: str, chance: dict[str, float], **scored: Any) -> str:
-    """The last line of ``train`` and ``evaluate``: one JSON object naming the split scored,
-    the scores, and the task's chance level (:meth:`rnnbook.tasks.base.Task.baseline`,
-    ``{}`` where the task defines none).
-
-    ``{"split": "test", "metrics": {"loss": ..., "mse": ...}, "chance": {"mse": 0.1667}}``
-    for a run; a group has ``"aggregate"`` (each metric's mean, spread, min and max) in
-    place of ``"metrics"``.
-    """
-    return json.dumps({"split": split, **scored, "chance": chance})
+    print(run.result_line())
 
 
 def _grid_values(text: str) -> tuple[str, list[Any]]:
@@ -443,7 +427,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     from rnnbook.core.repro import check_device_name
     from rnnbook.experiments.folders import check_output_file
     from rnnbook.experiments.groups import is_group, load_group, summarize
-    from rnnbook.experiments.runs import load_run
+    from rnnbook.experiments.runs import load_run, result_line
 
     check_device_name(args.device)
     out = None
@@ -455,7 +439,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         run = load_run(folder)
         record["metrics"] = _evaluate_run(run, args)
         record["chance"] = _evaluation_task(run, args).baseline()
-        print(final_line(args.split, record["chance"], metrics=record["metrics"]))
+        print(result_line(args.split, record["chance"], metrics=record["metrics"]))
     else:
         group = load_group(folder)
         results = {}
@@ -465,7 +449,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         names = list(next(iter(results.values())))
         aggregate = {name: summarize([r[name] for r in results.values()]) for name in names}
         record["chance"] = _evaluation_task(next(iter(group.runs.values())), args).baseline()
-        print(final_line(args.split, record["chance"], aggregate=aggregate))
+        print(result_line(args.split, record["chance"], aggregate=aggregate))
         record["seeds"] = {str(seed): metrics for seed, metrics in results.items()}
         record["aggregate"] = aggregate
     if out is not None:

@@ -43,7 +43,7 @@ from rnnbook.experiments.folders import (
     seed_folder,
 )
 from rnnbook.experiments.run_config import RunConfig, plan_run, train_command
-from rnnbook.experiments.runs import Run, load_run, train_run
+from rnnbook.experiments.runs import Run, load_run, result_line, train_run
 from rnnbook.training.fit import Callback
 
 __all__ = [
@@ -66,6 +66,12 @@ class Group:
     aggregate: dict[str, Any]
     """``aggregate.json``: ``metrics`` (name → summary), ``seeds``, ``command``, ``commands``."""
     command: str = ""
+
+    def result_line(self) -> str:
+        """The last line ``rnnbook train --seeds`` prints: the test metrics' aggregate and
+        the task's chance level (:func:`rnnbook.experiments.runs.result_line`)."""
+        chance = next(iter(self.runs.values())).metrics.get("baseline", {})
+        return result_line("test", chance, aggregate=self.aggregate["metrics"]["test"])
 
     def summary(self, metric: str, part: str = "test") -> dict[str, Any]:
         """Mean, std, min, max and n of one metric, e.g. ``group.summary("accuracy")``."""
@@ -143,6 +149,12 @@ def train_group(
         raise ValueError(
             f"train_group: {path} already exists; pass overwrite=True (--overwrite) to replace it"
         )
+    partial = partial_path(path)
+    finished = {  # seeds finished in an earlier sitting (resume only), checked below
+        seed: load_run(partial / seed_folder(seed))
+        for seed in seeds
+        if resume and (partial / seed_folder(seed)).exists()
+    }
     plans = {  # every seed's task, command and recipe; the memory checked once, on the first
         seed: plan_run(
             dataclasses.replace(config, train=dataclasses.replace(config.train, seed=seed)),
@@ -151,8 +163,11 @@ def train_group(
         )
         for seed in seeds
     }
-    command = group_command(config, seeds, path)
-    partial = partial_path(path)
+    for seed, run in finished.items():  # before any training
+        if recipe(run.config) != plans[seed].recipe:
+            raise ValueError(
+                f"train_group: {partial / seed_folder(seed)} was trained with other settings"
+            )
     if partial.exists() and not resume:
         if not overwrite:
             raise ValueError(
@@ -161,15 +176,14 @@ def train_group(
             )
         shutil.rmtree(partial)
     partial.mkdir(parents=True, exist_ok=True)
+    command = group_command(config, seeds, path)
     callbacks = list(callbacks)
     runs: dict[int, Run] = {}
     for seed, plan in plans.items():
-        folder = partial / seed_folder(seed)
-        if folder.exists():  # finished in an earlier sitting
-            runs[seed] = load_run(folder)
-            if recipe(runs[seed].config) != plan.recipe:
-                raise ValueError(f"train_group: {folder} was trained with other settings")
+        if seed in finished:
+            runs[seed] = finished[seed]
             continue
+        folder = partial / seed_folder(seed)
         runs[seed] = train_run(plan, folder, callbacks, resume=resume, keep_diverged=keep_diverged)
     aggregate = {
         "format": 1,

@@ -36,7 +36,6 @@ import torch
 
 from rnnbook.core.files import read_json, replace_with, write_atomic
 from rnnbook.core.repro import check_device_name, resolve_device, seed_everything
-from rnnbook.core.settings import differences, recipe
 from rnnbook.experiments.folders import (
     CONFIG,
     MANIFEST,
@@ -61,6 +60,7 @@ __all__ = [
     "Run",
     "load_run",
     "plot_history",
+    "result_line",
     "save_run",
     "train_run",
 ]
@@ -84,6 +84,24 @@ class Run:
     metrics: dict[str, Any]
     command: str = ""
     """The ``rnnbook train`` command that reproduces the run."""
+
+    def result_line(self) -> str:
+        """The last line ``rnnbook train`` prints: :func:`result_line` of the test scores
+        (rounded to 6 digits) and the task's chance level."""
+        scores = {k: round(v, 6) for k, v in self.metrics["test"].items()}
+        return result_line("test", self.metrics.get("baseline", {}), metrics=scores)
+
+
+def result_line(split: str, chance: dict[str, float], **scored: Any) -> str:
+    """The last line of ``rnnbook train`` and ``rnnbook evaluate``: one JSON object naming
+    the split scored, the scores, and the task's chance level
+    (:meth:`rnnbook.tasks.base.Task.baseline`, ``{}`` where the task defines none).
+
+    ``{"split": "test", "metrics": {"loss": ..., "mse": ...}, "chance": {"mse": 0.1667}}``
+    for a run; a group has ``"aggregate"`` (each metric's mean, spread, min and max) in
+    place of ``"metrics"``.
+    """
+    return json.dumps({"split": split, **scored, "chance": chance})
 
 
 def _json_default(value: Any) -> Any:
@@ -254,29 +272,20 @@ def load_run(directory: str | Path, device: str | torch.device = "cpu") -> Run:
 
 
 def _start_partial(plan: RunPlan, partial: Path, path: Path, overwrite: bool, resume: bool) -> bool:
-    """Prepare the in-progress folder; return whether a checkpoint will be resumed."""
+    """Prepare the in-progress folder; return whether a checkpoint will be resumed.
+
+    Whether the checkpoint may be resumed is decided in one place,
+    :func:`rnnbook.training.fit.load_checkpoint`, which compares the settings it was written
+    with against this run's recipe before anything is restored. An unfinished folder with no
+    checkpoint (cut before its first epoch) holds nothing to resume: it starts over.
+    """
     if partial.exists() and resume:
         retired = partial / RETIRED_CHECKPOINT
         if retired.is_file() and not (partial / CHECKPOINT).exists():
             retired.rename(partial / CHECKPOINT)  # killed during the final write: take it back
-        try:
-            recorded = read_json(partial / CONFIG, "train_run")
-            if not isinstance(recorded, dict):
-                raise ValueError(f"{partial / 'config.json'} is not a mapping")
-            saved = RunConfig.from_dict(
-                {k: v for k, v in recorded.items() if k not in ("format", "command")}
-            )
-        except (OSError, ValueError) as error:
-            raise ValueError(f"train_run: cannot resume from {partial}: {error}") from None
-        changed = differences(recipe(saved), plan.recipe)
-        if changed:
-            raise ValueError(
-                f"train_run: the unfinished run in {partial} has other settings "
-                f"({', '.join(changed)}); resume with the same command, "
-                "or start over with overwrite=True (--overwrite)"
-            )
-        return (partial / CHECKPOINT).is_file()
-    if partial.exists() and not overwrite:
+        if (partial / CHECKPOINT).is_file():
+            return True
+    elif partial.exists() and not overwrite:
         raise ValueError(
             f"train_run: an unfinished run for {path} is in {partial}; pass resume=True "
             "(--resume) to continue it, or overwrite=True (--overwrite) to start over"
@@ -402,7 +411,16 @@ def _train(
 
     start = time.perf_counter()
     checkpoint = partial / CHECKPOINT if partial is not None else None
-    history = fit(model, task, train_data, val_data, config.train, callbacks, checkpoint=checkpoint)
+    history = fit(
+        model,
+        task,
+        train_data,
+        val_data,
+        config.train,
+        callbacks,
+        checkpoint=checkpoint,
+        checkpoint_settings=plan.recipe,  # the whole run's: task, model, data and training
+    )
     seconds = time.perf_counter() - start
     if resuming and history.seconds:
         seconds = history.seconds[-1]  # every sitting's training time

@@ -19,7 +19,7 @@ from rnnbook.core.checks import check_int
 from rnnbook.core.repro import eval_mode, resolve_device
 from rnnbook.tasks import SequenceData, StreamedData
 
-__all__ = ["Data", "TaskLike", "batches", "evaluate", "predict"]
+__all__ = ["Data", "TaskLike", "batches", "evaluate", "predict", "scores_of"]
 
 Data = SequenceData | StreamedData
 
@@ -93,7 +93,26 @@ def evaluate(
     if device is None:
         first = next(model.parameters(), None)
         device = first.device if first is not None else torch.device("cpu")
-    device = resolve_device(device)
+    return scores_of(model, task, data, batch_size, resolve_device(device), chunk_len)
+
+
+@torch.no_grad()
+def scores_of(
+    model: nn.Module,
+    task: TaskLike,
+    data: Data | tuple[Tensor, Tensor],
+    batch_size: int,
+    device: torch.device,
+    chunk_len: int | None = None,
+) -> dict[str, float]:
+    """:func:`evaluate`'s loop, for a caller that has checked its arguments and resolved the
+    device already (:func:`rnnbook.training.fit.fit`, after every epoch).
+
+    .. math::  \\bar{\\ell} = \\frac{1}{N} \\sum_{n=1}^{N} \\ell(f(x_n), y_n), \\qquad
+               \\bar{m} = \\frac{1}{N} \\sum_{n=1}^{N} m(f(x_n), y_n)
+
+    with the task's loss ``ell`` and each metric ``m`` scored per sample.
+    """
     loss_sum, count = 0.0, 0
     sums: dict[str, float] = {}
     with eval_mode(model):

@@ -40,7 +40,7 @@ from rnnbook.core.repro import resolve_device as resolve_device  # re-exported
 from rnnbook.core.settings import differences, recipe, setting
 from rnnbook.tasks import StreamedData
 from rnnbook.tasks.base import CHUNK_SIZE
-from rnnbook.training.evaluation import Data, batches
+from rnnbook.training.evaluation import Data, batches, scores_of
 from rnnbook.training.evaluation import TaskLike as TaskLike  # re-exported
 from rnnbook.training.evaluation import (
     evaluate as evaluate,  # re-exported: the chapters import it here
@@ -89,17 +89,18 @@ class TrainingState:
 def save_checkpoint(
     path: str | Path,
     state: TrainingState,
-    config: Any,
+    settings: dict[str, Any],
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
     scheduler: Any,
     generator: torch.Generator,
 ) -> None:
-    """Write the training state to ``path`` (via a temporary file and an atomic rename)."""
+    """Write the training state to ``path`` (via a temporary file and an atomic rename), with
+    ``settings``, the recipe a resume must agree on (:func:`rnnbook.core.settings.recipe`)."""
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     payload = {
         "format": CHECKPOINT_FORMAT,
-        "config": recipe(config),
+        "config": settings,
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
@@ -122,7 +123,7 @@ def save_checkpoint(
 
 def load_checkpoint(
     path: str | Path,
-    config: Any,
+    settings: dict[str, Any],
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
     scheduler: Any,
@@ -131,7 +132,10 @@ def load_checkpoint(
 ) -> TrainingState:
     """Restore what :func:`save_checkpoint` wrote into the given objects; return the rest.
 
-    The random stream restored is the current one: call it inside
+    The one comparison that decides whether a run may be resumed: the settings the
+    checkpoint was written with against ``settings``, the recipe of the run now asked for
+    (per-sitting settings such as the device left out, so a run may continue on another
+    machine). The random stream restored is the current one: call it inside
     :func:`rnnbook.core.repro.seeded`, as ``fit`` does.
 
     Raises:
@@ -145,7 +149,7 @@ def load_checkpoint(
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"resume: {path} is not a checkpoint written by this version")
     try:
-        changed = differences(payload["config"], recipe(config))
+        changed = differences(payload["config"], settings)
     except (KeyError, TypeError, AttributeError) as error:
         raise ValueError(f"resume: {path} is damaged (its settings: {error!r})") from None
     if changed:
@@ -419,6 +423,7 @@ def fit(
     callbacks: Iterable[Callback] = (),
     *,
     checkpoint: str | Path | None = None,
+    checkpoint_settings: dict[str, Any] | None = None,
     **overrides: Any,
 ) -> History:
     """Train ``model`` on ``task`` and return the per-epoch history.
@@ -445,6 +450,10 @@ def fit(
         checkpoint: a file: after every epoch the whole training state (weights, optimiser,
             schedule, random streams, history) is saved there, and if it exists when ``fit``
             starts, training resumes from it, ending exactly as an uninterrupted run would.
+        checkpoint_settings: what a resumed checkpoint must have been written with (a
+            :func:`rnnbook.core.settings.recipe`); default the ``config``'s own recipe.
+            :func:`rnnbook.experiments.runs.train_run` passes the whole run's (task, model,
+            data and training settings), so that no other run's checkpoint is continued.
 
     Returns:
         The :class:`History`. With validation data and ``restore_best``, the model ends with
@@ -457,8 +466,11 @@ def fit(
         )
     config = dataclasses.replace(config or TrainConfig(), **overrides)
     device = resolve_device(config.device)
+    settings = recipe(config) if checkpoint_settings is None else checkpoint_settings
     with seeded(config.seed, config.num_threads, device):
-        return _fit(model, task, train_data, val_data, config, list(callbacks), device, checkpoint)
+        return _fit(
+            model, task, train_data, val_data, config, list(callbacks), device, checkpoint, settings
+        )
 
 
 def _fit(
@@ -470,6 +482,7 @@ def _fit(
     callbacks: list[Callback],
     device: torch.device,
     checkpoint: str | Path | None,
+    settings: dict[str, Any],
 ) -> History:
     generator = torch.Generator().manual_seed(config.seed)
     model.to(device)
@@ -487,7 +500,9 @@ def _fit(
 
     state = TrainingState(history=History())
     if checkpoint is not None and Path(checkpoint).is_file():
-        state = load_checkpoint(checkpoint, config, model, optimizer, scheduler, generator, device)
+        state = load_checkpoint(
+            checkpoint, settings, model, optimizer, scheduler, generator, device
+        )
         state.history = History.from_dict(state.history)
     history: History = state.history
     if history.curriculum:  # a resumed curriculum starts where the last epoch left it
@@ -550,7 +565,8 @@ def _fit(
         history.train_loss.append(loss_sum / max(count, 1))
         monitored = history.train_loss[-1]
         if val_data is not None:
-            scores = evaluate(
+            # sizes checked by TrainConfig, the device resolved above: evaluate()'s own loop
+            scores = scores_of(
                 model, task, _epoch_data(val_data, epoch), config.eval_batch_size, device
             )
             monitored = scores.pop("loss")
@@ -589,13 +605,13 @@ def _fit(
             and time.process_time() - cpu_start >= config.max_cpu_seconds
         ):
             history.stop_reason = "max_cpu_seconds"
-        if checkpoint is not None:
-            state.step, state.elapsed = step, time.perf_counter() - start
-            state.cpu_elapsed = time.process_time() - cpu_start
-            save_checkpoint(checkpoint, state, config, model, optimizer, scheduler, generator)
         if config.progress:
             spent = (time.perf_counter() - start, time.process_time() - cpu_start)
             _advance_bar(epochs, config, steps_per_epoch, history, step, spent)
+        if checkpoint is not None:
+            state.step, state.elapsed = step, time.perf_counter() - start
+            state.cpu_elapsed = time.process_time() - cpu_start
+            save_checkpoint(checkpoint, state, settings, model, optimizer, scheduler, generator)
         if history.stop_reason != "completed":
             break
     epochs.close()
