@@ -20,6 +20,7 @@ from rnnbook import (
     RNNCell,
     SRUCell,
 )
+from rnnbook.models.cells import LSTM_RECURRENCE
 
 TORCH_CELLS = {
     "rnn-tanh": (lambda: RNNCell(3, 5), lambda: nn.RNNCell(3, 5)),
@@ -166,3 +167,14 @@ def test_cell_state_must_match_the_input(name: str) -> None:
     state = (other, other) if name in ("lstm", "mlstm") else other
     with pytest.raises(ValueError, match=rf"{label}: expected \w+ with the input's dtype"):
         cell(torch.zeros(2, 3), state)
+
+
+def test_a_cell_class_refuses_a_recurrence_with_another_state_layout() -> None:
+    """GRUCell's forward takes one tensor; an LSTM recurrence (state ``(h, c)``) is refused."""
+
+    class Mismatched(GRUCell):
+        def __init__(self) -> None:
+            super(GRUCell, self).__init__(LSTM_RECURRENCE, 3, 4, True)
+
+    with pytest.raises(ValueError, match=r"^Mismatched: its recurrence's state is \(h, c\)"):
+        Mismatched()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, ClassVar, TypeAlias
 
 import torch
 import torch.nn.functional as F
@@ -316,6 +316,8 @@ class _Cell(nn.Module):
     """Shared plumbing of the single-step cells (parameters, checks, unbatched input)."""
 
     recurrence: Recurrence
+    pair_state: ClassVar[bool | None] = None
+    """Whether ``forward`` takes and returns ``(h, c)``; checked against the recurrence."""
 
     def __prepare_scriptable__(self) -> nn.Module:
         """Called by ``torch.jit.script``: refused in one line (:func:`refuse_torchscript`)."""
@@ -325,6 +327,12 @@ class _Cell(nn.Module):
         super().__init__()
         check_positive_int(type(self).__name__, "input_size", input_size)
         check_positive_int(type(self).__name__, "hidden_size", hidden_size)
+        if self.pair_state is not None and self.pair_state != recurrence.has_cell:
+            layout = "(h, c)" if recurrence.has_cell else "h"
+            raise ValueError(
+                f"{type(self).__name__}: its recurrence's state is {layout}, which this "
+                "cell class's forward does not take"
+            )
         self.recurrence = recurrence
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -360,7 +368,33 @@ class _Cell(nn.Module):
         return new
 
 
-class RNNCell(SavedSettings, _Cell):
+class _OneStateCell(_Cell):
+    """A cell whose state is one tensor ``h`` (the RNN, GRU and mGRU cells)."""
+
+    pair_state = False
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        """Run one time step; shapes as in the class docstring."""
+        out = self._step(input, hx)
+        assert isinstance(out, Tensor)
+        return out
+
+
+class _PairStateCell(_Cell):
+    """A cell whose state is the pair ``(h, c)`` (the LSTM and mLSTM cells)."""
+
+    pair_state = True
+
+    def forward(
+        self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """Run one time step; shapes as in the class docstring."""
+        out = self._step(input, hx)
+        assert isinstance(out, tuple)
+        return out
+
+
+class RNNCell(SavedSettings, _OneStateCell):
     r"""An Elman RNN cell, one time step (same parameters as :class:`torch.nn.RNNCell`).
 
     .. math::
@@ -396,14 +430,8 @@ class RNNCell(SavedSettings, _Cell):
         """``nonlinearity``: the same weights give other outputs under the other one."""
         return {"nonlinearity": self.nonlinearity}
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
-        """Run one time step; shapes as in the class docstring."""
-        out = self._step(input, hx)
-        assert isinstance(out, Tensor)
-        return out
 
-
-class LSTMCell(_Cell):
+class LSTMCell(_PairStateCell):
     r"""A long short-term memory cell, one time step (as :class:`torch.nn.LSTMCell`).
 
     .. math::
@@ -436,16 +464,8 @@ class LSTMCell(_Cell):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
         super().__init__(LSTM_RECURRENCE, input_size, hidden_size, bias)
 
-    def forward(
-        self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
-    ) -> tuple[Tensor, Tensor]:
-        """Run one time step; shapes as in the class docstring."""
-        out = self._step(input, hx)
-        assert isinstance(out, tuple)
-        return out
 
-
-class GRUCell(_Cell):
+class GRUCell(_OneStateCell):
     r"""A gated recurrent unit cell, one time step (as :class:`torch.nn.GRUCell`).
 
     .. math::
@@ -477,14 +497,8 @@ class GRUCell(_Cell):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
         super().__init__(GRU_RECURRENCE, input_size, hidden_size, bias)
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
-        """Run one time step; shapes as in the class docstring."""
-        out = self._step(input, hx)
-        assert isinstance(out, Tensor)
-        return out
 
-
-class MLSTMCell(_Cell):
+class MLSTMCell(_PairStateCell):
     r"""A multiplicative LSTM cell (Krause et al. 2016), one time step.
 
     The intermediate state :math:`m` replaces :math:`h` in the LSTM's gate
@@ -521,16 +535,8 @@ class MLSTMCell(_Cell):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
         super().__init__(MLSTM_RECURRENCE, input_size, hidden_size, bias)
 
-    def forward(
-        self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
-    ) -> tuple[Tensor, Tensor]:
-        """Run one time step; shapes as in the class docstring."""
-        out = self._step(input, hx)
-        assert isinstance(out, tuple)
-        return out
 
-
-class MGRUCell(_Cell):
+class MGRUCell(_OneStateCell):
     r"""A multiplicative GRU cell, one time step.
 
     Formulation (ours, by analogy with the mLSTM of Krause et al. 2016): the
@@ -572,9 +578,3 @@ class MGRUCell(_Cell):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
         super().__init__(MGRU_RECURRENCE, input_size, hidden_size, bias)
-
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
-        """Run one time step; shapes as in the class docstring."""
-        out = self._step(input, hx)
-        assert isinstance(out, Tensor)
-        return out
