@@ -5,14 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
+import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
+from torch import nn
 
 from rnnbook.cli import bench
 from rnnbook.cli.commands import main
 from rnnbook.experiments.grid import load_grid
+from rnnbook.perf import timing
 
 
 def _parse(*argv: str) -> argparse.Namespace:
@@ -250,3 +255,32 @@ def test_the_timing_table_is_text_and_an_html_table() -> None:
     assert table.rows == (("torch-lstm", "3.25"), ("sru-fast", "1.50"))
     assert "<th" in table._repr_html_()
     assert "3.25" in str(table)
+
+
+def test_the_authors_package_is_timed_beside_ours_only_where_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``sru-authors`` builds ``sru.SRU(I, H, num_layers=1)`` when the package imports, and
+    names the extra to install when it does not (a stand-in module plays the package)."""
+    monkeypatch.setitem(sys.modules, "sru", None)  # import sru -> ImportError
+    with pytest.raises(ValueError, match=r"not installed; pip install 'rnnbook\[peer\]'"):
+        bench.build_model(timing.PEER, 4, 6)
+
+    built: list[tuple[int, int, int]] = []
+
+    class StandIn(nn.Module):
+        def __init__(self, input_size: int, hidden_size: int, num_layers: int) -> None:
+            super().__init__()
+            built.append((input_size, hidden_size, num_layers))
+            self.inner = nn.GRU(input_size, hidden_size)
+
+        def forward(self, x: torch.Tensor, state: Any = None) -> Any:
+            return self.inner(x, state)
+
+    monkeypatch.setitem(sys.modules, "sru", types.SimpleNamespace(SRU=StandIn))
+    times = bench.time_models(
+        4, 1, 6, input_size=4, modes=["infer"], models=["sru-fast", timing.PEER], repeats=1,
+        progress=False,
+    )  # fmt: skip
+    assert built == [(4, 6, 1)]
+    assert set(times["infer"]) == {"sru-fast", timing.PEER}

@@ -26,7 +26,9 @@ The last line printed by :func:`run` is one JSON object with these keys:
     ``{device: {name: value}}``, on the device that produced them:
     ``{mode}_speedup_sru_fast_vs_torch_lstm`` for each mode (``torch-lstm`` time over
     ``sru-fast`` time, > 1 means the SRU is faster: forward+backward, inference,
-    per-token generation), ``train_ratio_sru_fast_vs_projection_matmul`` (SRU training
+    per-token generation), and likewise ``..._vs_torch_gru`` and ``..._vs_sru_authors``
+    (the SRU authors' package, ``--models ... sru-authors`` where it is installed),
+    ``train_ratio_sru_fast_vs_projection_matmul`` (SRU training
     over the time of its projection's matrix product alone, forward and backward),
     ``generate_matmul_flop_ratio_torch_lstm_vs_sru`` (the most per-token generation can
     gain: the LSTM's matrix-product FLOPs over the SRU's, from :mod:`rnnbook.perf.costs`),
@@ -62,6 +64,7 @@ from rnnbook.perf.timing import (
     CUDA_WARMUP,
     MODELS,
     MODES,
+    PEER,
     SWEEPABLE,
     available_models,
     build_model,
@@ -160,8 +163,10 @@ def _ratios(
     ratios = {}
     for mode in MODES:
         row = times.get(mode, {})
-        if "torch-lstm" in row and "sru-fast" in row:
-            ratios[f"{mode}_speedup_sru_fast_vs_torch_lstm"] = row["torch-lstm"] / row["sru-fast"]
+        for other in ("torch-lstm", "torch-gru", PEER):  # beside the LSTM, the GRU, the peer
+            if other in row and "sru-fast" in row:
+                name = other.replace("-", "_")
+                ratios[f"{mode}_speedup_sru_fast_vs_{name}"] = row[other] / row["sru-fast"]
     train = times.get("train", {})
     if "sru-fast" in train and bound.get("sru_ms"):
         ratios["train_ratio_sru_fast_vs_projection_matmul"] = train["sru-fast"] / bound["sru_ms"]

@@ -51,6 +51,7 @@ __all__ = [
     "CUDA_WARMUP",
     "MODELS",
     "MODES",
+    "PEER",
     "SWEEPABLE",
     "available_models",
     "build_model",
@@ -70,16 +71,36 @@ CLOCKS = ("wall", "cpu")
 SWEEPABLE = ("seq_len", "batch_size", "hidden_size")
 CUDA_WARMUP = 3  # first CUDA calls pick kernels and grow the allocator: never timed
 _SRU_MODES = {"sru-reference": "reference", "sru-fast": "fast"}  # the SRU's two paths
+PEER = "sru-authors"
+"""The SRU authors' own package (``pip install sru ninja``, or ``rnnbook[peer]``): optional,
+timed beside ours only where it is installed."""
 
 
 def available_models() -> list[str]:
-    """Names :func:`build_model` accepts: the registry's, plus the SRU's two paths."""
-    return sorted({*available_rnns(), *_SRU_MODES})
+    """Names :func:`build_model` accepts: the registry's, the SRU's two paths, and
+    :data:`PEER` (built only where the authors' package is installed)."""
+    return sorted({*available_rnns(), *_SRU_MODES, PEER})
+
+
+def _authors_sru(input_size: int, hidden_size: int) -> nn.Module:
+    """One layer of the authors' ``sru.SRU``, with its defaults (as their CPU script)."""
+    try:
+        import sru  # type: ignore[import-not-found]
+    except ImportError:
+        raise ValueError(
+            f"bench: model {PEER!r} is the SRU authors' package, which is not installed; "
+            "pip install 'rnnbook[peer]' (sru and ninja; its CPU kernel compiles on first use)"
+        ) from None
+    module: nn.Module = sru.SRU(input_size, hidden_size, num_layers=1)
+    return module
 
 
 def build_model(name: str, input_size: int, hidden_size: int) -> nn.Module:
     """A single-layer module by name: a :func:`rnnbook.make_rnn` name, ``sru-reference`` or
-    ``sru-fast`` (the registry's ``sru`` with ``mode="reference"`` or ``"fast"``)."""
+    ``sru-fast`` (the registry's ``sru`` with ``mode="reference"`` or ``"fast"``), or
+    :data:`PEER`, the authors' SRU."""
+    if name == PEER:
+        return _authors_sru(input_size, hidden_size)
     if name in _SRU_MODES:
         return make_rnn("sru", input_size, hidden_size, mode=_SRU_MODES[name])
     if name in available_rnns():
