@@ -28,6 +28,7 @@ every repetition is timed with CUDA events after :data:`CUDA_WARMUP` untimed one
 
 from __future__ import annotations
 
+import importlib
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -85,7 +86,7 @@ def available_models() -> list[str]:
 def _authors_sru(input_size: int, hidden_size: int) -> nn.Module:
     """One layer of the authors' ``sru.SRU``, with its defaults (as their CPU script)."""
     try:
-        import sru  # type: ignore[import-not-found]
+        sru = importlib.import_module("sru")
     except ImportError:
         raise ValueError(
             f"bench: model {PEER!r} is the SRU authors' package, which is not installed; "
