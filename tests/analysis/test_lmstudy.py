@@ -6,17 +6,20 @@ from typing import Any
 
 import pytest
 
-from rnnbook.analysis.lmstudy import separated_pairs
+from rnnbook.analysis.lmstudy import loss_summary, separated_pairs
 
 
 def _summary(*losses: float) -> dict[str, Any]:
-    return {
-        "seeds": len(losses),
-        "mean": sum(losses) / len(losses),
-        "low": min(losses),
-        "high": max(losses),
-        "losses": list(losses),
-    }
+    return loss_summary(losses)
+
+
+def test_a_loss_summary_holds_mean_spread_and_count() -> None:
+    summary = loss_summary([1.7, 1.6, 1.9])
+    assert summary["seeds"] == 3
+    assert summary["mean"] == pytest.approx(1.7333333)
+    assert (summary["low"], summary["high"]) == (1.6, 1.9)
+    with pytest.raises(ValueError, match="^loss_summary: expected at least one loss, got none$"):
+        loss_summary([])
 
 
 def test_only_arms_whose_seeds_do_not_overlap_are_ordered() -> None:

@@ -26,6 +26,7 @@ __all__ = [
     "ARMS",
     "NANOGPT",
     "arm_summary",
+    "loss_summary",
     "finished_runs",
     "lr_grid",
     "plot_loss_vs_cpu",
@@ -88,18 +89,26 @@ def run_row(run: Run) -> dict[str, Any]:
     }
 
 
+def loss_summary(losses: Sequence[float]) -> dict[str, Any]:
+    """Mean, lowest and highest of one loss per seed, and how many seeds: the form
+    :func:`separated_pairs` compares (``seeds``, ``mean``, ``low``, ``high``, ``losses``)."""
+    values = [float(loss) for loss in losses]
+    if not values:
+        raise ValueError("loss_summary: expected at least one loss, got none")
+    return {
+        "seeds": len(values),
+        "mean": sum(values) / len(values),
+        "low": min(values),
+        "high": max(values),
+        "losses": values,
+    }
+
+
 def arm_summary(runs: Sequence[Run]) -> dict[str, Any]:
-    """Mean, lowest and highest held-out loss over an arm's seeds, and how many there are."""
+    """:func:`loss_summary` of an arm's held-out losses, one per seed."""
     if not runs:
         raise ValueError("arm_summary: expected at least one run, got none")
-    losses = [run_row(run)["loss"] for run in runs]
-    return {
-        "seeds": len(losses),
-        "mean": sum(losses) / len(losses),
-        "low": min(losses),
-        "high": max(losses),
-        "losses": losses,
-    }
+    return loss_summary([run_row(run)["loss"] for run in runs])
 
 
 def separated_pairs(
