@@ -18,7 +18,7 @@ def test_a_loss_summary_holds_mean_spread_and_count() -> None:
     assert summary["seeds"] == 3
     assert summary["mean"] == pytest.approx(1.7333333)
     assert (summary["low"], summary["high"]) == (1.6, 1.9)
-    with pytest.raises(ValueError, match="^loss_summary: expected at least one loss, got none$"):
+    with pytest.raises(ValueError, match=r"^loss_summary: expected at least one loss, got none$"):
         loss_summary([])
 
 

@@ -13,20 +13,27 @@ A recurrent model (with ``run(inputs, state)``) reads the prompt once and then o
 character per step, carrying its state; a transformer re-reads the last ``context``
 characters at every step.
 
+For the static page, :func:`temperature_samples` writes one sample per temperature (the
+same prompt and seed); :func:`text_frame` draws a text as a PNG, so that
+:func:`sample_slider` shows the samples with the book's kernel-free slider
+(:func:`rnnbook.figures.widgets.static_slider`).
+
 Introduced in chapter 07.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnbook.core.checks import check_int
+from rnnbook.core.checks import check_int, check_positive_int
 from rnnbook.core.repro import eval_mode
 
 __all__ = [
@@ -34,6 +41,9 @@ __all__ = [
     "next_char_probabilities",
     "sample",
     "sample_command",
+    "sample_slider",
+    "temperature_samples",
+    "text_frame",
     "text_loss",
 ]
 
@@ -176,3 +186,66 @@ def sample_command(args: argparse.Namespace) -> None:
         seed=args.seed,
     )
     print(args.prompt + text)
+
+
+def temperature_samples(
+    model: nn.Module,
+    task: Any,
+    temperatures: Sequence[float],
+    length: int = 200,
+    prompt: str = "\n",
+    seed: int = 0,
+) -> dict[float, str]:
+    """One sample of ``length`` characters per temperature, each drawn with ``seed``."""
+    check_positive_int("temperature_samples", "length", length)
+    if not temperatures:
+        raise ValueError("temperature_samples: expected at least one temperature, got none")
+    return {
+        float(t): sample(model, task, length, prompt=prompt, temperature=t, seed=seed)
+        for t in temperatures
+    }
+
+
+def text_frame(text: str, title: str = "", lines: int = 12) -> bytes:
+    """``text`` drawn in a monospaced font on a figure of ``lines`` lines, as PNG bytes.
+
+    Every frame of one slider gets the same height (``lines``); longer texts are cut to
+    ``lines`` lines and over-long lines wrap.
+    """
+    import matplotlib.pyplot as plt  # here: `rnnbook sample` never draws
+
+    from rnnbook.figures.plots import COLUMN_WIDTH, style_context
+
+    check_positive_int("text_frame", "lines", lines)
+    if not isinstance(text, str):
+        raise ValueError(f"text_frame: expected a str, got {type(text).__name__}")
+    shown = text.split("\n")[:lines]
+    height = 0.55 + 0.17 * lines
+    with style_context():
+        figure = plt.figure(figsize=(COLUMN_WIDTH, height))
+        if title:
+            figure.text(0.01, 1 - 0.25 / height, title, fontsize=10, weight="bold", va="center")
+        figure.text(
+            0.01,
+            1 - 0.45 / height,
+            "\n".join(shown),
+            family="monospace",
+            fontsize=9,
+            va="top",
+            wrap=True,
+        )
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+        plt.close(figure)
+    return buffer.getvalue()
+
+
+def sample_slider(samples: Mapping[float, str], prompt: str = "", initial: int = 0) -> Any:
+    """A static slider over ``samples`` (temperature → text), each drawn after ``prompt``."""
+    from rnnbook.figures.widgets import static_slider
+
+    if not samples:
+        raise ValueError("sample_slider: expected at least one sample, got none")
+    frames = [text_frame(prompt + text, f"temperature {t:g}") for t, text in samples.items()]
+    labels = [f"{t:g}" for t in samples]
+    return static_slider(frames, labels, name="temperature", initial=initial)
