@@ -51,10 +51,11 @@ def _inference_paths(x: torch.Tensor, w: torch.Tensor) -> dict[str, Callable[[],
     w_t = w.t().contiguous()
     packed = torch.ops.mkldnn._reorder_linear_weight(w, None)
     w_dnn = w.to_mkldnn()
+    onednn = torch.ops.mkldnn
     return {
         "linear": lambda: F.linear(x, w),
         "mm_pretransposed": lambda: x @ w_t,
-        "onednn_packed": lambda: torch.ops.mkldnn._linear_pointwise(x, packed, None, "none", [], ""),
+        "onednn_packed": lambda: onednn._linear_pointwise(x, packed, None, "none", [], ""),
         "onednn_tensors": lambda: torch._C._nn.mkldnn_linear(x.to_mkldnn(), w_dnn, None).to_dense(),
     }
 
