@@ -226,7 +226,8 @@ def seed_everything(seed: int = 0, num_threads: int | None = 2) -> None:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed_everything: expected a non-negative int seed, got {seed!r}")
     if num_threads is not None:
-        num_threads = _thread_override() or check_threads("seed_everything", num_threads)
+        requested = check_threads("seed_everything", num_threads)  # checked even if replaced
+        num_threads = _thread_override() or requested
         torch.set_num_threads(num_threads)
         os.environ["OMP_NUM_THREADS"] = str(num_threads)
     random.seed(seed)
