@@ -310,3 +310,31 @@ def test_large_negative_highway_bias_works() -> None:
 def test_sizes_are_checked(args: tuple[object, ...]) -> None:
     with pytest.raises(ValueError, match="SRU: expected a positive int"):
         SRU(*args)  # type: ignore[arg-type]
+
+
+def test_without_autograd_the_projection_reads_a_transposed_copy_kept_in_step() -> None:
+    """No-grad outputs (the transposed-weight route) equal the autograd ones, and the copy
+    follows the weights: after an in-place update, and after a change of dtype."""
+    torch.manual_seed(0)
+    sru, cell = SRU(6, 4, num_layers=2), SRUCell(6, 4)
+    x = torch.randn(5, 3, 6)
+    for _ in range(2):  # the second time round, the weights have changed in place
+        with torch.no_grad():
+            fast, fast_c = sru(x)
+            step_h, step_c = sru.step(x[0])
+            cell_h, cell_c = cell(x[0])
+        graded, graded_c = sru(x)
+        assert torch.allclose(fast, graded, atol=1e-6)
+        assert torch.allclose(fast_c, graded_c, atol=1e-6)
+        assert torch.allclose(step_h, sru(x[:1])[0][0], atol=1e-6)
+        assert torch.allclose(cell_h, cell(x[0])[0], atol=1e-6)
+        assert torch.allclose(cell_c, cell(x[0])[1], atol=1e-6)
+        with torch.no_grad():
+            for module in (sru, cell):
+                for parameter in module.parameters():
+                    parameter.mul_(-0.5)  # an optimiser step would do the same: in place
+    sru.double()  # new storage and dtype: the copy is rebuilt, not reused
+    with torch.no_grad():
+        doubled = sru(x.double())[0]
+    assert doubled.dtype == torch.float64
+    assert torch.allclose(doubled, sru(x.double())[0], atol=1e-12)

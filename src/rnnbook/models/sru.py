@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from rnnbook.core.checks import check_finite, refuse_torchscript
 from rnnbook.kernels.backends import check_forced_backend
-from rnnbook.kernels.recurrence import sru_layer, sru_step
+from rnnbook.kernels.recurrence import project, sru_layer, sru_step
 from rnnbook.models.cells import SavedSettings, State, check_state, check_step_input
 from rnnbook.models.layers import LayerStack, check_sizes
 
@@ -70,7 +70,28 @@ def _alpha(module: str, input_size: int, hidden_size: int, highway_bias: float) 
     return math.sqrt(1.0 + 2.0 * math.exp(bias)) if input_size == hidden_size else 1.0
 
 
-class SRUCell(SavedSettings, nn.Module):
+class _TransposedWeights:
+    """``W^T`` of a weight, stored contiguous for the projection without autograd.
+
+    :func:`rnnbook.kernels.recurrence.project` reads it; it is rebuilt whenever the
+    parameter has changed (another storage after ``.to()``, or a new version after an
+    in-place update such as an optimiser step), so it never serves stale weights. It is
+    not a buffer: ``state_dict`` does not hold it.
+    """
+
+    def transposed(self, name: str) -> Tensor | None:
+        """The parameter ``name`` transposed and contiguous, or ``None`` under autograd."""
+        if torch.is_grad_enabled():
+            return None
+        weight: Tensor = getattr(self, name)
+        key = (weight.data_ptr(), weight._version, weight.dtype, weight.device)
+        cache: dict[str, tuple[Any, Tensor]] = self.__dict__.setdefault("_transposed", {})
+        if name not in cache or cache[name][0] != key:
+            cache[name] = (key, weight.detach().t().contiguous())
+        return cache[name][1]
+
+
+class SRUCell(SavedSettings, _TransposedWeights, nn.Module):
     forget_gate: ClassVar[str] = "sru"  # b_f, the first half of the bias (rnnbook.chrono_init_)
 
     def __init__(
@@ -110,7 +131,7 @@ class SRUCell(SavedSettings, nn.Module):
             c = check_state("SRUCell", hx, ("c",), expected, x, what="hx")[0].reshape(batch_shape)
         skip = x if self.input_size == self.hidden_size else None
         # U_t = W x_t: (N, K*H)
-        u = F.linear(x, self.weight)
+        u = project(x, self.weight, self.transposed("weight"))
         h, c = sru_step(u, skip, c, self.weight_c, self.bias_fr, self.alpha)
         return (h[0], c[0]) if unbatched else (h, c)
 
@@ -148,7 +169,7 @@ SRUCell.__doc__ = (
 )
 
 
-class SRU(SavedSettings, LayerStack):
+class SRU(SavedSettings, _TransposedWeights, LayerStack):
     STATE_NAMES = ("c_0",)
     forget_gate: ClassVar[str] = "sru"
 
@@ -207,6 +228,7 @@ class SRU(SavedSettings, LayerStack):
             self.alphas[layer],
             backend="auto" if self.mode == "fast" else "torch",
             caller="SRU",
+            weight_t=self.transposed(f"weight_l{layer}"),  # None under autograd
         )
 
     def forward(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
