@@ -24,7 +24,7 @@ from rnnbook.experiments.groups import train_group
 from rnnbook.experiments.runs import RunConfig, train_run
 from rnnbook.kernels import cpp_sru
 from rnnbook.models.task_model import ModelConfig
-from rnnbook.training.fit import TrainConfig
+from rnnbook.training.fit import CHECKPOINT_FORMAT, TrainConfig
 
 
 def _config() -> RunConfig:
@@ -153,7 +153,8 @@ def _damaged_checkpoint(ws: Path) -> list[str]:
 
 def _checkpoint_without_keys(ws: Path) -> list[str]:
     argv = _damaged_checkpoint(ws)
-    torch.save({"format": 1, "model": {}}, ws / ".new.partial" / "checkpoint.pt")
+    payload = {"format": CHECKPOINT_FORMAT, "model": {}}  # this version's, keys missing
+    torch.save(payload, ws / ".new.partial" / "checkpoint.pt")
     return argv
 
 

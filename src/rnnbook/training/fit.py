@@ -63,7 +63,7 @@ __all__ = [
     "stateful_batches",
 ]
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: "config" holds the whole run's recipe (1: the training part only)
 
 
 @dataclass
