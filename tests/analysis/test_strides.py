@@ -27,7 +27,8 @@ def test_a_perfect_regression_has_no_error_and_steps_equal_to_the_strides() -> N
     scores = stride_scores(task, test, outputs)
     assert scores.squared_error == 0
     assert scores.ratio == 0
-    assert scores.memoryless_error is not None and scores.memoryless_error > 0
+    assert scores.memoryless_error is not None
+    assert scores.memoryless_error > 0
     assert scores.steps == pytest.approx({1: 1.0, 2: 2.0, 3: 3.0})
     assert scores.rise == pytest.approx(2.0)
 
@@ -60,7 +61,8 @@ def test_no_answer_from_the_last_number_alone_beats_the_rule_on_every_window() -
         outputs = test.inputs.clone()
         outputs[:, -1, 0] += step / task.config.scale
         scores = stride_scores(task, test, outputs)
-        assert scores.ratio is not None and scores.ratio >= 1
+        assert scores.ratio is not None
+        assert scores.ratio >= 1
 
 
 def test_seq2seq_steps_come_from_the_last_argmax() -> None:
@@ -72,7 +74,8 @@ def test_seq2seq_steps_come_from_the_last_argmax() -> None:
         scores_t[:, -1] = F.one_hot(answer, task.output_size).float()
         scores = stride_scores(task, test, scores_t)
         assert scores.steps == pytest.approx(steps)
-        assert scores.squared_error is None and scores.ratio is None
+        assert scores.squared_error is None
+        assert scores.ratio is None
 
 
 def test_bad_input_raises_one_line_errors() -> None:
