@@ -8,12 +8,18 @@ from torch.nn import functional as F
 
 from rnnbook.analysis.baselines import memoryless_mse
 from rnnbook.analysis.strides import stride_scores
-from rnnbook.tasks import SequenceData, Task, make_task
+from rnnbook.tasks import CountingTask, SequenceData, make_task
 
 
-def strided(formulation: str) -> tuple[Task, SequenceData, torch.Tensor]:
+def counting(**options: object) -> CountingTask:
+    task = make_task("counting", **options)
+    assert isinstance(task, CountingTask)
+    return task
+
+
+def strided(formulation: str) -> tuple[CountingTask, SequenceData, torch.Tensor]:
     """A strided counting task, its held-out windows, and their numbers (N, w + 1)."""
-    task = make_task("counting", formulation=formulation, max_stride=3)
+    task = counting(formulation=formulation, max_stride=3)
     windows = task.windows("test")
     inputs, targets = task.from_windows(windows)
     numbers = windows[:, :1] + windows[:, 1:] * torch.arange(task.config.window + 1)
@@ -54,7 +60,7 @@ def test_the_mean_stride_answer_is_memoryless_and_scored_by_hand() -> None:
 def test_no_answer_from_the_last_number_alone_beats_the_rule_on_every_window() -> None:
     """On every window of the range the rule is the least-squares function of the last
     number, so a memoryless answer (last + 2, or last + 1) has a ratio of at least 1."""
-    task = make_task("counting", formulation="linear", max_stride=3)
+    task = counting(formulation="linear", max_stride=3)
     every = torch.cat([task.windows("train"), task.windows("test")])
     test = SequenceData(*task.from_windows(every))
     for step in (1, 2):
