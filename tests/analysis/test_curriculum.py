@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from rnnbook.analysis.curriculum import (
+    curriculum_quotes,
     first_mastered_epoch,
     mastered_length,
     plot_curriculum,
@@ -162,3 +163,38 @@ def test_plot_curriculum_draws_one_line_per_seed(curriculum_run: Path) -> None:
     assert [text.get_text() for text in ax.get_legend().get_texts()] == ["LSTM (2 seeds)"]
     with pytest.raises(ValueError, match="at least one group"):
         plot_curriculum({})
+
+
+def test_curriculum_quotes_read_seeds_and_compare_with_the_control() -> None:
+    quotes = curriculum_quotes(
+        mastered={"lstm": [10, None], "gru": [20, 10]},
+        tests={"lstm": [0.13, 0.17], "gru": [0.15, 0.12]},
+        at_5x={"lstm": [0.3, None], "gru": [0.25, 0.28]},
+        first={"lstm": [9, None], "gru": [5, 6]},
+        without={"lstm": [0.11, 0.112], "gru": [0.14, 0.16]},
+        seeds=[0, 42],
+        target=100,
+        without_at_level=True,
+    )
+    assert (quotes["lstm-lengths"], quotes["gru-lengths"]) == ("10, none", "20, 10")
+    assert quotes["lstm-test"] == "13.0% to 17.0%"
+    assert quotes["lstm-5x"] == "30.0%"  # the seed that mastered nothing is left out
+    assert quotes["lstm-first"] == "9, never"
+    assert quotes["lstm-vs"] == "every seed above every seed trained without it"
+    assert quotes["gru-vs"] == "overlapping the seeds trained without it"
+    assert quotes["reach"].endswith("the longest length mastered is 20")
+    assert quotes["summary"] == (
+        "the seeds (0, 42) mastered lengths of 10, none (LSTM) and 20, 10 (GRU), in the "
+        "budget in which no seed of either left the memoryless level without it"
+    )
+    with pytest.raises(ValueError, match="2 entries for lstm"):
+        curriculum_quotes(
+            {"lstm": [10]},
+            {"lstm": [0.1]},
+            {"lstm": [None]},
+            {"lstm": [None]},
+            {"lstm": [0.1]},
+            seeds=[0, 1],
+            target=100,
+            without_at_level=False,
+        )

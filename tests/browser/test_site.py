@@ -426,26 +426,7 @@ CODE_BOXES_JS = """() => [...document.querySelectorAll("article.bd-article div.h
         + pre.innerText.split("\\n").sort((a, b) => b.length - a.length)[0].slice(0, 60))"""
 
 
-# Chapters whose code and outputs fit the 84-column box (issue 24). Measured on 2026-12-02,
-# the others still have boxes that scroll by 6-66 px (code lines of 85-88 columns, wide
-# outputs); each joins this set when it is reformatted, and the test then holds it there.
-SCROLL_SCOPE = {"01-rnn-crash-course", "02-digit-sums", "03-sru", "04-counting"}
-# Chapters whose outputs are all HTML tables; 05 and 06 still print text tables.
-TABLE_SCOPE = {
-    "01-rnn-crash-course",
-    "02-digit-sums",
-    "03-sru",
-    "04-counting",
-    "07-language-model",
-    "08-recurrence-and-attention",
-}
-
-
-def _in_scope(scope: set[str]) -> list[str]:
-    return [path for path in CHAPTERS if path.removeprefix("book/").removesuffix(".html") in scope]
-
-
-@pytest.mark.parametrize("path", _in_scope(SCROLL_SCOPE))
+@pytest.mark.parametrize("path", CHAPTERS)  # every chapter fits 84 columns (issue 24)
 def test_no_code_box_scrolls_sideways_at_1280_px(browser: Any, base_url: str, path: str) -> None:
     """Every code line fits its box (84 columns, tests/test_notebooks.py): nothing to scroll."""
     page = visit(browser, base_url + path).page
@@ -485,14 +466,7 @@ TEXT_TABLES_JS = """() => {
 }"""
 
 
-def test_scopes_name_chapters() -> None:
-    """A misspelt scope entry would silently test nothing."""
-    names = {path.removeprefix("book/").removesuffix(".html") for path in CHAPTERS}
-    assert names >= SCROLL_SCOPE
-    assert names >= TABLE_SCOPE
-
-
-@pytest.mark.parametrize("path", _in_scope(TABLE_SCOPE))
+@pytest.mark.parametrize("path", CHAPTERS)
 def test_no_output_is_a_text_table(browser: Any, base_url: str, path: str) -> None:
     """Tables are shown as HTML (``display(format_table(...))``), never as printed text."""
     page = visit(browser, base_url + path).page

@@ -1,4 +1,4 @@
-"""A study of single runs, one per setting (a sequence length, say), each read the same way.
+r"""A study of single runs, one per setting (a sequence length, say), each read the same way.
 
 Introduced in the adding-problem chapter, which repeats the source assignment's seven
 lengths. For each run, :func:`run_outcome` reads its history: the best validation loss and
@@ -6,7 +6,17 @@ its epoch, the first epoch at which a validation metric reached a level, and whe
 stopping ended it before its epoch budget. :func:`study_outcomes` does so for every run
 and sorts the settings into solved (best below one level), stuck (best above another) and
 stopped early; :func:`describe_control` says, in words, what the same runs continued
-without early stopping did.
+without early stopping did, and :func:`rescued_by_control` which settings it solved that
+the study did not. :func:`source_study_quotes` reads the chapter's study, its control and
+its budget into the clauses the chapter prints.
+
+A budget of :math:`E` epochs of :math:`n` sequences in batches of :math:`B` is
+
+.. math::
+
+    S = E \, \lceil n / B \rceil \ \text{optimiser steps},
+
+and a patience of :math:`p` epochs is :math:`p \, \lceil n / B \rceil` steps.
 """
 
 from __future__ import annotations
@@ -17,9 +27,19 @@ from typing import Generic, TypeVar
 
 from rnnbook.analysis.errors import first_epoch_reaching
 from rnnbook.core.checks import check_int
+from rnnbook.figures.tables import format_list
 from rnnbook.training.fit import History
 
-__all__ = ["RunOutcome", "StudyOutcomes", "describe_control", "run_outcome", "study_outcomes"]
+__all__ = [
+    "RunOutcome",
+    "StudyOutcomes",
+    "describe_control",
+    "rescued_by_control",
+    "run_outcome",
+    "source_study_quotes",
+    "steps_per_epoch",
+    "study_outcomes",
+]
 
 K = TypeVar("K")
 
@@ -122,3 +142,78 @@ def describe_control(control: StudyOutcomes[K], name: str = "T") -> str:
         f"{run.best:.0e}"
         for key, run in control.runs.items()
     )
+
+
+def rescued_by_control(study: StudyOutcomes[K], control: StudyOutcomes[K]) -> list[K]:
+    """The settings the control solved and the study did not, in the control's order."""
+    return [key for key in control.solved if key not in study.solved]
+
+
+def steps_per_epoch(samples: int, batch_size: int) -> int:
+    r"""Optimiser steps in one epoch: :math:`\lceil n / B \rceil`.
+
+    Raises:
+        ValueError: ``samples`` or ``batch_size`` below 1.
+    """
+    samples = check_int("steps_per_epoch", "samples", samples, 1)
+    batch_size = check_int("steps_per_epoch", "batch_size", batch_size, 1)
+    return -(-samples // batch_size)
+
+
+def source_study_quotes(
+    study: StudyOutcomes[int],
+    control: StudyOutcomes[int],
+    *,
+    samples: int,
+    batch_size: int,
+    epochs: int,
+    patience: int,
+    source_samples: int,
+    source_epochs: int,
+) -> dict[str, str]:
+    r"""The adding chapter's reading of a study of lengths and its control, as glue name → text.
+
+    Args:
+        study: the runs with early stopping, by length :math:`T`.
+        control: the same runs continued without early stopping.
+        samples, batch_size, epochs, patience: the study's training set, batch size,
+            epoch budget and patience (epochs).
+        source_samples, source_epochs: the source assignment's training set and the
+            epochs its longest run took, to compare budgets in steps.
+
+    Returns:
+        ``"budget"`` (:math:`S`), ``"full-epoch"`` (steps in one of the source's epochs),
+        ``"share"`` (:math:`S` over the source's steps), ``"patience-steps"`` and
+        ``"full-patience-steps"``, ``"solved"``, ``"stuck"``, ``"stopped"``, ``"nostop"``
+        (:func:`describe_control`), ``"nostop-verdict"``, and for every solved length
+        ``"escape-T"`` (the epoch it left the level) and ``"best-T"``.
+
+    Raises:
+        ValueError: a count below 1.
+    """
+    per_epoch = steps_per_epoch(samples, batch_size)
+    full_epoch = steps_per_epoch(source_samples, batch_size)
+    epochs = check_int("source_study_quotes", "epochs", epochs, 1)
+    patience = check_int("source_study_quotes", "patience", patience, 1)
+    source_epochs = check_int("source_study_quotes", "source_epochs", source_epochs, 1)
+    budget = epochs * per_epoch
+    rescued = rescued_by_control(study, control)
+    return {
+        "budget": f"{budget:,}",
+        "full-epoch": f"{full_epoch:,}",
+        "share": f"{budget / (source_epochs * full_epoch):.0%}",
+        "patience-steps": f"{patience * per_epoch:,}",
+        "full-patience-steps": f"{patience * full_epoch:,}",
+        "solved": format_list(study.solved),
+        "stuck": format_list(study.stuck),
+        "stopped": "; ".join(f"T = {key} after {n}" for key, n in study.stopped.items()),
+        "nostop": describe_control(control),
+        "nostop-verdict": (
+            f"early stopping decided T = {format_list(rescued)}: each stopped run had not "
+            "yet left a plateau that the same run, continued, left later"
+            if rescued
+            else "early stopping decided none of these lengths"
+        ),
+        **{f"escape-{key}": f"{study.runs[key].reached}" for key in study.solved},
+        **{f"best-{key}": f"{study.runs[key].best:.0e}" for key in study.solved},
+    }
