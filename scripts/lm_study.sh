@@ -2,6 +2,8 @@
 # Chapter 07's language-model study on Tiny Shakespeare: one job at a time, in order.
 # Usage: nohup bash scripts/lm_study.sh > runs/lm-study.log 2>&1 &
 # Two queues, one per core: LM_ARMS="transformer gru" ... & LM_ARMS="sru rnn" LM_CARRY=0 ... &
+# LM_PARTS picks the parts (default "arms carry dropout"); LM_SEEDS the controls' seeds, e.g.
+# LM_PARTS=dropout LM_SEEDS="0 2" ... & LM_PARTS=dropout LM_SEEDS=1 ... &
 #
 # Per arm: a learning-rate grid (LRS, each trial TRIAL CPU seconds, into runs/lm-lr/,
 # summarised in results/lm-lr-grid/ARM.json), then seeds 0, 1, 2 at the best rate, each
@@ -44,7 +46,12 @@ pick_lr() {  # pick_lr ARM: the grid's trials, then the best rate on stdout
   .venv/bin/python scripts/lm_lr_pick.py "$arm" "${LRS[@]}"
 }
 
+parts=" ${LM_PARTS:-arms carry dropout} "
+seeds=${LM_SEEDS:-0 1 2}
+part() { [[ $parts == *" $1 "* ]]; }
+
 for arm in ${LM_ARMS:-lstm transformer gru sru rnn}; do
+  part arms || break
   lr=$(pick_lr "$arm")
   echo "$arm: learning rate $lr"
   for seed in 0 1 2; do
@@ -53,13 +60,23 @@ for arm in ${LM_ARMS:-lstm transformer gru sru rnn}; do
       --max-cpu-seconds "$BUDGET"
   done
 done
+lr=$(.venv/bin/python -c "import json; print(json.load(open('results/lm-lr-grid/lstm.json'))['best_lr'])")
 # the control for truncated BPTT: the LSTM with its state carried from window to window
 # (LM_CARRY=0 leaves it out, so that two queues can share the arms without both running it)
-if [ "${LM_CARRY:-1}" = 0 ]; then echo "$(date -u +%H:%M:%S) queue finished"; exit 0; fi
-lr=$(.venv/bin/python -c "import json; print(json.load(open('results/lm-lr-grid/lstm.json'))['best_lr'])")
-for seed in 0 1 2; do
-  # shellcheck disable=SC2086
-  train "results/lm-lstm-carry-s$seed" ${model[lstm]} --carry-state --lr "$lr" --seed "$seed" \
-    --max-cpu-seconds "$BUDGET"
-done
+if part carry && [ "${LM_CARRY:-1}" != 0 ]; then
+  for seed in $seeds; do
+    # shellcheck disable=SC2086
+    train "results/lm-lstm-carry-s$seed" ${model[lstm]} --carry-state --lr "$lr" --seed "$seed" \
+      --max-cpu-seconds "$BUDGET"
+  done
+fi
+# the control for overfitting: the LSTM with dropout 0.2 (nanoGPT's shakespeare_char
+# setting, not tuned here) on each layer's output, at the rate the grid picked without it
+if part dropout; then
+  for seed in $seeds; do
+    # shellcheck disable=SC2086
+    train "results/lm-lstm-dropout-s$seed" ${model[lstm]} --dropout 0.2 --lr "$lr" \
+      --seed "$seed" --max-cpu-seconds "$BUDGET"
+  done
+fi
 echo "$(date -u +%H:%M:%S) queue finished"

@@ -60,6 +60,22 @@ def test_embedding_replaces_one_hot() -> None:
     assert embedded.rnn.input_size == 5
 
 
+@pytest.mark.parametrize("output_mode", ["sequence", "last"])
+def test_dropout_acts_before_the_readout_in_training_only(output_mode: str) -> None:
+    # one layer, so nothing lies between layers: any difference is the readout's dropout
+    task = make_task("echo" if output_mode == "sequence" else "adding", seq_len=9)
+    torch.manual_seed(0)
+    model = build_model(task, ModelConfig(cell="gru", hidden_size=16, dropout=0.5))
+    plain = build_model(task, ModelConfig(cell="gru", hidden_size=16))
+    plain.load_state_dict(model.state_dict())
+    assert model.output_mode == output_mode
+    inputs = task.generate(4, seed=0).inputs
+    model.eval(), plain.eval()
+    torch.testing.assert_close(model(inputs), plain(inputs), rtol=0, atol=0)
+    model.train(), plain.train()
+    assert not torch.allclose(model(inputs), plain(inputs))
+
+
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_running_in_pieces_equals_running_whole(cell: str) -> None:
     task = make_task("copy", seq_len=10, padding=3, output_len=5)

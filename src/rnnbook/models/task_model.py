@@ -171,7 +171,11 @@ class ModelConfig:
 
     Attributes:
         cell: a name from :func:`rnnbook.available_rnns`.
-        hidden_size, num_layers, dropout: as in ``torch.nn.LSTM``.
+        hidden_size, num_layers: as in ``torch.nn.LSTM``.
+        dropout: probability of zeroing each output of each recurrent layer in training:
+            between stacked layers (as ``torch.nn.LSTM``'s ``dropout``) and before the
+            readout, the non-recurrent connections of Zaremba et al. (2014). The transformer
+            applies it after attention and the MLP.
         embedding_size: token tasks only: ``None`` feeds one-hot vectors (the source
             assignments' digit-sum and counting models), an int learns an embedding (the
             copy task's source assignment).
@@ -192,7 +196,12 @@ class ModelConfig:
         kind="positive_int",
         none_means="off (one-hot inputs)",
     )
-    dropout: float = setting(0.0, "dropout between stacked layers", kind="fraction")
+    dropout: float = setting(
+        0.0,
+        "dropout on each recurrent layer's output: between stacked layers and before the "
+        "readout (training only)",
+        kind="fraction",
+    )
     chrono_tmax: float | None = setting(
         None,
         "chrono initialisation of the gates (Tallec & Ollivier 2018) for dependencies up to "
@@ -236,7 +245,10 @@ class SequenceModel(nn.Module):
     """Encoding → recurrent module → linear head.
 
     .. math::  e_t = \\mathrm{enc}(x_t), \\quad h_t = \\mathrm{RNN}(e_t, h_{t-1}),
-               \\quad \\hat y_t = W_o h_t + b_o
+               \\quad \\hat y_t = W_o \\, \\mathrm{dropout}(h_t) + b_o
+
+    Dropout (``config.dropout``, training only) also acts between stacked layers, inside the
+    recurrent module; it never touches the recurrent connections ``h_{t-1} → h_t``.
 
     Args:
         input_kind: ``"tokens"`` or ``"real"``.
@@ -278,6 +290,11 @@ class SequenceModel(nn.Module):
         self.head = nn.Linear(config.hidden_size, output_size)
         initialise_recurrent(self.rnn, config)
 
+    def _drop(self, hidden: Tensor) -> Tensor:
+        """Dropout on the last layer's outputs before the readout (training only)."""
+        p = self.config.dropout
+        return F.dropout(hidden, p, self.training) if p > 0.0 else hidden
+
     def encode(self, inputs: Tensor) -> Tensor:
         """Batch-first inputs → time-major features (T, N, I)."""
         features: Tensor
@@ -297,13 +314,13 @@ class SequenceModel(nn.Module):
         gives the same outputs as feeding it whole.
         """
         hidden, state = self.rnn(self.encode(inputs), state)  # (T, N, H)
-        outputs: Tensor = self.head(hidden)  # (T, N, O)
+        outputs: Tensor = self.head(self._drop(hidden))  # (T, N, O)
         return outputs.transpose(0, 1), state  # (N, T, O)
 
     def forward(self, inputs: Tensor) -> Tensor:
         if self.output_mode == "last":
             hidden, _ = self.rnn(self.encode(inputs))  # (T, N, H)
-            last: Tensor = self.head(hidden[-1])  # (N, O)
+            last: Tensor = self.head(self._drop(hidden[-1]))  # (N, O)
             return last
         return self.run(inputs)[0]
 
