@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from rnnbook.analysis.lmprobes import (
+    FLAT,
     auc,
     best_unit,
     hidden_features,
@@ -81,6 +82,20 @@ def test_probes_and_best_units_find_what_a_toy_network_copies() -> None:
     unit, score_auc = best_unit(features[fit], label[fit], features[score], label[score], "binary")
     assert unit == 7  # the negated unit, read with its sign
     assert score_auc > 0.99
+
+
+def test_a_unit_flat_on_the_fitting_part_is_left_out_of_the_probe() -> None:
+    # a saturated unit: within 1e-5 of 1 while the probe is fitted (where its tiny changes
+    # follow the target), then it moves by a hundredth; unit 3 reads the target with noise
+    features, position, _ = _toy()
+    fit, score = slice(0, 1000), slice(1000, 2000)
+    generator = torch.Generator().manual_seed(2)
+    features[:, 3] += 5 * torch.randn(2000, generator=generator)
+    features[fit, 0] = 1 - 1e-5 * position[fit] / 40
+    features[score, 0] = 1 - 0.01 * torch.rand(1000, generator=generator)
+    assert features[fit, 0].std() <= FLAT * features[fit].std(0).max()
+    r2 = ridge_probe(features[fit], position[fit], features[score], position[score], "regression")
+    assert r2 > 0.7  # unit 3 alone; standardised by its 1e-6 deviation, unit 0 would swamp it
 
 
 def test_a_probe_on_noise_scores_near_chance() -> None:

@@ -61,6 +61,7 @@ from rnnbook.figures.plots import axes_or_new, styled
 
 __all__ = [
     "CONTROLS",
+    "FLAT",
     "PROPERTIES",
     "auc",
     "best_unit",
@@ -86,6 +87,11 @@ PROPERTIES = {
 
 CONTROLS = ("trained", "untrained", "raw")
 """The three feature sets every probe is scored on."""
+
+FLAT = 1e-3
+"""A feature whose deviation on the probe's fitting part is at most this fraction of the
+largest feature's is left out of the probe (:func:`ridge_probe`): a tanh RNN saturates
+some units to within 1e-5 of ±1 on one part of the text and not on the other."""
 
 MIN_POSITIVES = 20
 """A binary property with fewer positives (or negatives) in either part is not scored."""
@@ -260,9 +266,14 @@ def ridge_probe(
 
     Features are standardised with the fitting part's mean and deviation; a binary label
     is regressed as 0/1 and scored by :func:`auc`, a regression by :func:`r_squared`.
+    Features all but constant on the fitting part (deviation below :data:`FLAT` times the
+    largest, such as a saturated tanh unit) are left out: standardised by their tiny
+    deviation, their small changes on the scoring part would swamp the prediction.
     """
     _check_parts("ridge_probe", fit_x, fit_y, score_x, score_y, kind)
-    mean, std = fit_x.double().mean(0), fit_x.double().std(0).clamp_min(1e-6)
+    mean, std = fit_x.double().mean(0), fit_x.double().std(0)  # (F,) each
+    flat = std <= FLAT * std.max()
+    std = torch.where(flat, torch.inf, std)  # a flat feature standardises to 0 everywhere
     design = (fit_x.double() - mean) / std  # (L, F)
     target = fit_y.double()
     offset = target.mean()
