@@ -24,6 +24,7 @@ from rnnbook.figures.plots import axes_or_new, styled
 
 __all__ = [
     "ARMS",
+    "CONTROLS",
     "NANOGPT",
     "arm_summary",
     "finished_runs",
@@ -41,8 +42,14 @@ ARMS = {
     "rnn": "tanh RNN",
     "transformer": "transformer",
     "lstm-carry": "LSTM, state carried",
+    "lstm-dropout": "LSTM, dropout 0.2",
 }
 """Arm name (``results/lm-ARM-sS``) → label."""
+
+CONTROLS = ("lstm-carry", "lstm-dropout")
+"""The arms that change one thing of the LSTM's training (the state carried from window to
+window; dropout on each layer's output): each is compared with the LSTM, not ranked among
+the models."""
 
 NANOGPT = {
     "baby GPT, CPU": {
