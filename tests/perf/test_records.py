@@ -41,12 +41,13 @@ def test_a_record_without_the_authors_package_reads_as_none(tmp_path: Path) -> N
 
 
 def test_a_missing_or_foreign_record_is_refused_in_one_line(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="expected a benchmark record .*bench.json"):
+    with pytest.raises(FileNotFoundError, match=r"expected a benchmark record .*bench\.json"):
         speed_ratios(tmp_path)
     _write_records(tmp_path)
-    (tmp_path / "avx2-t2" / "bench.json").write_text(json.dumps({"times_ms": {}}))
-    with pytest.raises(ValueError, match="expected ratios.cpu in"):
-        speed_ratios(tmp_path)
+    for foreign in ({"times_ms": {}}, {"ratios": [1.5]}, [3.0]):
+        (tmp_path / "avx2-t2" / "bench.json").write_text(json.dumps(foreign))
+        with pytest.raises(ValueError, match=r"expected ratios\.cpu in"):
+            speed_ratios(tmp_path)
 
 
 def test_the_committed_records_hold_every_ratio() -> None:

@@ -79,7 +79,8 @@ def speed_ratios(folder: str | Path) -> dict[str, dict[str, float | None]]:
             if not path.is_file():
                 raise FileNotFoundError(f"speed_ratios: expected a benchmark record {path}")
             record = read_json(path, "speed_ratios")
-            cpu = record.get("ratios", {}).get("cpu") if isinstance(record, dict) else None
+            stored = record.get("ratios") if isinstance(record, dict) else None
+            cpu = stored.get("cpu") if isinstance(stored, dict) else None
             if not isinstance(cpu, dict):
                 raise ValueError(f"speed_ratios: expected ratios.cpu in {path}")
             value = cpu.get(measure.key)
