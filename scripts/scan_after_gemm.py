@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -57,6 +58,9 @@ def measure(threads: int, scan_threads: int, repeats: int) -> dict[str, float]:
         "projection": lambda: x @ weight.t(),
         "projection_then_scan": lambda: cpp_sru.forward(x @ weight.t(), x, weight_c, bias, c0, 1.0),
     }
+    # Not perf.paired.interleaved_samples: it times one call per repetition, so the scan
+    # would always follow the product and never run with its input in cache. Here each
+    # repetition is 20 calls of one task in a row (the scan alone reads a warm U).
     samples: dict[str, list[float]] = {name: [] for name in tasks}
     with torch.no_grad():
         for _ in range(repeats):
@@ -66,7 +70,7 @@ def measure(threads: int, scan_threads: int, repeats: int) -> dict[str, float]:
                 for _ in range(20):
                     task()
                 samples[name].append((time.perf_counter() - start) / 20 * 1e3)
-    return {name: sorted(v)[len(v) // 2] for name, v in samples.items()}
+    return {name: statistics.median(v) for name, v in samples.items()}
 
 
 def main() -> int:
@@ -112,7 +116,11 @@ def main() -> int:
         "clock": "wall, median of interleaved rounds of 20 calls",
         "rows": rows,
     }
-    (args.out / "scan-after-gemm.json").write_text(json.dumps(record, indent=1) + "\n")
+    from rnnbook.core.files import write_atomic
+
+    write_atomic(
+        args.out / "scan-after-gemm.json", json.dumps(record, indent=1) + "\n", overwrite=True
+    )
     return 0
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from rnnbook.analysis.lmstudy import loss_summary, separated_pairs
+from rnnbook.analysis.lmstudy import loss_summary, lower_on_every_seed, separated_pairs
 
 
 def _summary(*losses: float) -> dict[str, Any]:
@@ -45,3 +45,11 @@ def test_touching_spreads_are_not_separated() -> None:
 def test_bad_min_seeds_is_refused() -> None:
     with pytest.raises(ValueError, match="min_seeds >= 1"):
         separated_pairs({}, min_seeds=0)
+
+
+def test_lower_on_every_seed_names_the_lower_training_and_the_gap_of_means() -> None:
+    found = lower_on_every_seed({"a": [1.5, 1.6, 1.55], "b": [1.7, 1.8, 1.75]})
+    assert found is not None
+    assert found[:2] == ("a", "b")
+    assert found[2] == pytest.approx(0.2)
+    assert lower_on_every_seed({"a": [1.5, 1.7, 1.6], "b": [1.65, 1.8, 1.75]}) is None

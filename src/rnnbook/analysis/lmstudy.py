@@ -29,6 +29,7 @@ __all__ = [
     "arm_summary",
     "finished_runs",
     "loss_summary",
+    "lower_on_every_seed",
     "lr_grid",
     "plot_loss_vs_cpu",
     "run_row",
@@ -139,6 +140,21 @@ def separated_pairs(
         for b in full[i + 1 :]
         if summaries[a]["high"] < summaries[b]["low"]
     ]
+
+
+def lower_on_every_seed(
+    losses: Mapping[str, Sequence[float]],
+) -> tuple[str, str, float] | None:
+    """``(lower, higher, gap)`` when every seed of one training is below every seed of the
+    other (:func:`separated_pairs`, the lowest pair first), ``gap`` the difference of their
+    means; ``None`` when their seeds overlap. ``losses`` maps a training to one loss per
+    seed."""
+    summaries = {name: loss_summary(values) for name, values in losses.items()}
+    pairs = separated_pairs(summaries)
+    if not pairs:
+        return None
+    lower, higher = pairs[0]
+    return lower, higher, summaries[higher]["mean"] - summaries[lower]["mean"]
 
 
 def lr_grid(arm: str) -> dict[str, Any] | None:

@@ -13,14 +13,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rnnbook.core.files import read_json
 
 __all__ = ["MEASURES", "SETTINGS", "Measure", "speed_ratios"]
 
-SETTINGS = ("default-t1", "default-t2", "avx2-t1", "avx2-t2")
+SETTINGS = {
+    "default-t1": "1 thread",
+    "default-t2": "2 threads",
+    "avx2-t1": "AVX2, 1 thread",
+    "avx2-t2": "AVX2, 2 threads",
+}
 """Instruction-set path and thread count of each record, as ``scripts/perf_record.sh``
-names them."""
+names them → a column label (the default path is the CPU's own instruction set)."""
 
 
 @dataclass(frozen=True)
@@ -72,17 +78,25 @@ def speed_ratios(folder: str | Path) -> dict[str, dict[str, float | None]]:
         ValueError: a record is not a benchmark record.
     """
     root = Path(folder)
+    records: dict[Path, dict[str, Any]] = {}  # each record read once, shared by its measures
     ratios: dict[str, dict[str, float | None]] = {name: {} for name in MEASURES}
     for name, measure in MEASURES.items():
         for setting in SETTINGS:
             path = root / f"{setting}{measure.suffix}" / "bench.json"
-            if not path.is_file():
-                raise FileNotFoundError(f"speed_ratios: expected a benchmark record {path}")
-            record = read_json(path, "speed_ratios")
-            stored = record.get("ratios") if isinstance(record, dict) else None
-            cpu = stored.get("cpu") if isinstance(stored, dict) else None
-            if not isinstance(cpu, dict):
-                raise ValueError(f"speed_ratios: expected ratios.cpu in {path}")
-            value = cpu.get(measure.key)
+            if path not in records:
+                records[path] = _cpu_ratios(path)
+            value = records[path].get(measure.key)
             ratios[name][setting] = None if value is None else float(value)
     return ratios
+
+
+def _cpu_ratios(path: Path) -> dict[str, Any]:
+    """``ratios.cpu`` of one record, refused in one line if it is missing or malformed."""
+    if not path.is_file():
+        raise FileNotFoundError(f"speed_ratios: expected a benchmark record {path}")
+    record = read_json(path, "speed_ratios")
+    stored = record.get("ratios") if isinstance(record, dict) else None
+    cpu = stored.get("cpu") if isinstance(stored, dict) else None
+    if not isinstance(cpu, dict):
+        raise ValueError(f"speed_ratios: expected ratios.cpu in {path}")
+    return cpu
