@@ -19,6 +19,7 @@ from torch import Tensor
 
 from rnnbook import SRU
 from rnnbook.kernels import cpp_sru, sru_layer, sru_recurrence
+from rnnbook.kernels.recurrence import InferenceLayer, prepare_inference
 
 BACKENDS = ["auto", "cpp", "torch"]
 LAYER_ARGS = ["input", "weight_c", "bias", "c0"]  # checked against ``weight``
@@ -209,3 +210,73 @@ def test_accepted_inputs_give_the_reference_values(
     expected = _results(tensors, "torch")
     _assert_same_special_values(_results(tensors, "cpp"), expected)
     _assert_same_special_values(_results(tensors, "auto"), expected)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("contiguity", ["contiguous", "strided"])
+@pytest.mark.parametrize("extreme", ["normal", "huge", "inf", "nan"])
+@pytest.mark.parametrize(("input_size", "hidden"), [(16, 16), (8, 19)])
+def test_prepared_inference_gives_the_reference_values(
+    dtype: torch.dtype, contiguity: str, extreme: str, input_size: int, hidden: int
+) -> None:
+    """The no-grad route of ``rnnbook.SRU`` (checked once, then called): same values."""
+    t = {k: v.to(dtype) for k, v in _layer_tensors(input_size, hidden).items()}
+    value = EXTREMES[extreme]
+    if isinstance(value, float):
+        t["input"] = t["input"].clone()
+        t["input"][-1, 0, 1] = value
+    if contiguity == "strided":
+        t = {k: _strided(v) for k, v in t.items()}
+    layer = prepare_inference(
+        "SRU", t["input"], t["weight"], t["weight_c"], t["bias"], t["c0"], 1.5
+    )
+    assert isinstance(layer, InferenceLayer)
+    with torch.no_grad():
+        expected = sru_layer(
+            t["input"], t["weight"], t["weight_c"], t["bias"], t["c0"], 1.5, "torch"
+        )
+        for _ in range(2):  # prepared once, called again
+            _assert_same_special_values(list(layer(t["input"], t["c0"])), list(expected))
+
+
+def test_prepared_inference_refuses_what_it_was_not_prepared_for() -> None:
+    t = _layer_tensors(4, 4)
+    layer = prepare_inference(
+        "SRU", t["input"], t["weight"], t["weight_c"], t["bias"], t["c0"], 1.0
+    )
+    assert layer is not None
+    with pytest.raises(ValueError, match=r"SRU: expected input of shape \(T >= 1, N, 4\)"):
+        layer(torch.randn(6, 3, 5), t["c0"])
+    with pytest.raises(ValueError, match=r"SRU: expected c0 of shape \(3, 4\), got \(4, 3\)"):
+        layer(t["input"], t["c0"].t())
+    with pytest.raises(ValueError, match=r"SRU: expected input as torch\.float32"):
+        layer(t["input"].double(), t["c0"])
+    with pytest.raises(ValueError, match=r"SRU: expected c0 as torch\.float32"):
+        layer(t["input"], t["c0"].double())
+    with pytest.raises(RuntimeError, match=r"refused a torch\.float64"):
+        layer.scan(torch.randn(6, 3, 12, dtype=torch.float64), None, t["c0"])
+    on_meta = {k: v.to("meta") for k, v in t.items()}  # no C++ kernel there: not prepared
+    m = on_meta
+    assert (
+        prepare_inference("SRU", m["input"], m["weight"], m["weight_c"], m["bias"], m["c0"], 1.0)
+        is None
+    )
+
+
+def test_sru_prepares_its_no_grad_route_anew_when_the_backend_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sru = SRU(4, 4).eval()
+    x = torch.randn(5, 2, 4)
+    with torch.no_grad():
+        fast = sru(x)[0]
+        assert isinstance(sru._weight_cache["inference_l0"][1], InferenceLayer)
+        monkeypatch.setenv("RNNBOOK_SRU_BACKEND", "torch")
+        reference = sru(x)[0]
+        assert sru._weight_cache["inference_l0"][1] is None  # the reference loop ran
+        sru.weight_l0 = torch.nn.Parameter(sru.weight_l0.detach() * 2)  # a new storage
+        monkeypatch.delenv("RNNBOOK_SRU_BACKEND")
+        doubled = sru(x)[0]
+    torch.testing.assert_close(fast, reference)
+    assert not torch.allclose(doubled, fast)
+    torch.testing.assert_close(doubled, sru(x)[0].detach())

@@ -11,6 +11,7 @@ from rnnbook.perf.paired import (
     interleaved_samples,
     layer_training_step,
     ratio_spread,
+    round_orders,
     training_step,
 )
 from rnnbook.tasks import make_task
@@ -21,9 +22,30 @@ def test_tasks_run_in_turn_and_warmup_rounds_are_not_kept() -> None:
     samples = interleaved_samples(
         {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, repeats=3, warmup=2
     )
-    assert calls == ["a", "b"] * 5
+    assert [sorted(calls[i : i + 2]) for i in range(0, 10, 2)] == [["a", "b"]] * 5
     assert {name: len(values) for name, values in samples.items()} == {"a": 3, "b": 3}
     assert all(ms >= 0.0 for values in samples.values() for ms in values)
+
+
+def test_no_task_always_runs_after_the_same_other_task() -> None:
+    calls: list[str] = []
+    tasks = {name: (lambda name=name: calls.append(name)) for name in "abc"}
+    interleaved_samples(tasks, repeats=15)
+    assert len(calls) == 3 * 16
+    rounds = [calls[i : i + 3] for i in range(0, len(calls), 3)]
+    assert all(sorted(order) == ["a", "b", "c"] for order in rounds)
+    # in a fixed order "b" would always follow "a"; here each task follows both others
+    for name in "abc":
+        before = {calls[i - 1] for i in range(1, len(calls)) if calls[i] == name}
+        assert before - {name} == set("abc") - {name}
+
+
+def test_round_orders_are_reproducible() -> None:
+    first = list(round_orders(["a", "b", "c"], 10, seed=3))
+    assert first == list(round_orders(["a", "b", "c"], 10, seed=3))
+    assert first != list(round_orders(["a", "b", "c"], 10, seed=4))
+    with pytest.raises(ValueError, match="rounds"):
+        list(round_orders(["a"], -1))
 
 
 def test_ratio_is_taken_round_by_round() -> None:

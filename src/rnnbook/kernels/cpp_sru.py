@@ -18,7 +18,14 @@ from torch import Tensor
 
 from rnnbook.kernels.loader import LibraryInfo, load_library
 
-__all__ = ["KERNEL_THREADS", "backward", "extension_info", "forward", "load_extension"]
+__all__ = [
+    "KERNEL_THREADS",
+    "PreparedForward",
+    "backward",
+    "extension_info",
+    "forward",
+    "load_extension",
+]
 
 SOURCE = Path(__file__).resolve().parent.parent / "csrc" / "sru_recurrence.cpp"
 ABI_VERSION = 2
@@ -127,6 +134,46 @@ def forward(
         _threads(u),
     )  # fmt: skip
     return h, c_all
+
+
+class PreparedForward:
+    """:func:`forward` for one layer's fixed ``weight_c`` and ``bias``, with less per call.
+
+    Inference calls the same layer again and again with the same weights; at batch 1 the
+    scan itself takes microseconds, and re-checking and re-addressing every tensor took
+    more (issue #25). The weights are checked and their addresses taken once, here; each
+    call checks only what changes from call to call (``u``, the skip input, ``c0`` and the
+    two outputs it allocates), through the same last-line check as :func:`forward`. The
+    object keeps ``weight_c`` and ``bias`` alive, so their addresses stay valid; whoever
+    holds it must rebuild it when those tensors change (``rnnbook.SRU`` keys it on their
+    storage and version).
+    """
+
+    def __init__(self, weight_c: Tensor, bias: Tensor, alpha: float, blocks: int) -> None:
+        self.hidden = weight_c.shape[0] // 2
+        self.blocks, self.alpha = blocks, float(alpha)
+        self.weight_c, self.bias = weight_c, bias
+        self._weight_c_ptr = _pointer(weight_c, weight_c, 2 * self.hidden)
+        self._bias_ptr = _pointer(bias, weight_c, 2 * self.hidden)
+
+    def __call__(self, u: Tensor, skip: Tensor | None, c0: Tensor) -> tuple[Tensor, Tensor]:
+        """``(h, c)`` at every step, each ``(T, N, H)``; shapes as in :func:`forward`."""
+        length, batch, width = u.shape
+        hidden, rows = self.hidden, length * batch
+        u_ptr = _pointer(u, self.weight_c, rows * self.blocks * hidden)
+        if skip is not None:
+            skip_ptr, stride = _pointer(skip, u, rows * hidden), hidden
+        else:  # the skip is U's fourth block
+            skip_ptr, stride = u_ptr + 3 * hidden * u.element_size(), width
+        c0_ptr = _pointer(c0, u, batch * hidden)
+        # allocated here, so contiguous, of u's dtype and device and of this size
+        h = u.new_empty(length, batch, hidden)
+        c_all = u.new_empty(length, batch, hidden)
+        _kernels(u.dtype)[0](
+            u_ptr, skip_ptr, stride, self._weight_c_ptr, self._bias_ptr, c0_ptr, self.alpha,
+            length, batch, hidden, self.blocks, h.data_ptr(), c_all.data_ptr(), _threads(u),
+        )  # fmt: skip
+        return h, c_all
 
 
 def backward(

@@ -48,10 +48,19 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import FunctionCtx
 
+from rnnbook.kernels import cpp_sru
 from rnnbook.kernels.backends import ScanKernel, kernel_for, resolve_backend
 from rnnbook.kernels.boundary import check_layer_tensors, check_scan_tensors, contiguous
 
-__all__ = ["project", "reference_scan", "sru_layer", "sru_recurrence", "sru_step"]
+__all__ = [
+    "InferenceLayer",
+    "prepare_inference",
+    "project",
+    "reference_scan",
+    "sru_layer",
+    "sru_recurrence",
+    "sru_step",
+]
 
 
 # ----------------------------------------------------------------------------- reference path
@@ -338,3 +347,72 @@ def sru_layer(
         x, weight, weight_c, bias, c0, alpha, kernel_for(name)
     )
     return h, c_n
+
+
+class InferenceLayer:
+    """One SRU layer's forward pass without autograd, on the C++ kernel, prepared once.
+
+    Holds ``W^T`` ``(I, K·H)`` stored contiguous and a :class:`rnnbook.kernels.cpp_sru.
+    PreparedForward` holding ``(v_f, v_r)`` and ``(b_f, b_r)``; a call is then the
+    projection ``U = x W^T`` (one ``torch.mm`` over all ``T·N`` rows) and the scan, with
+    only ``x`` and ``c0`` checked. It copies the weights: rebuild it (with
+    :func:`prepare_inference`) whenever they change. ``rnnbook.SRU`` does so, keyed on
+    their storage and version.
+    """
+
+    def __init__(self, weight: Tensor, weight_c: Tensor, bias: Tensor | None, alpha: float) -> None:
+        hidden = weight_c.shape[0] // 2
+        self.input_size, self.hidden = weight.shape[1], hidden
+        self.weight_t = weight.detach().t().contiguous()  # (I, K*H)
+        weight_c = contiguous(weight_c.detach())
+        bias_used = contiguous(_bias_or_zeros(bias, weight_c).detach())
+        self.scan = cpp_sru.PreparedForward(weight_c, bias_used, alpha, weight.shape[0] // hidden)
+
+    def __call__(self, x: Tensor, c0: Tensor) -> tuple[Tensor, Tensor]:
+        """``(h, c_n)``: all hidden states ``(T, N, H)`` and the final state ``(N, H)``.
+
+        Raises:
+            ValueError: ``x`` not ``(T, N, I)`` or ``c0`` not ``(N, H)``.
+        """
+        like = self.weight_t
+        if x.dim() != 3 or x.shape[2] != self.input_size or x.shape[0] == 0:
+            raise ValueError(
+                f"SRU: expected input of shape (T >= 1, N, {self.input_size}), got {tuple(x.shape)}"
+            )
+        length, batch = x.shape[0], x.shape[1]
+        if c0.shape != (batch, self.hidden):
+            raise ValueError(
+                f"SRU: expected c0 of shape {(batch, self.hidden)}, got {tuple(c0.shape)}"
+            )
+        for name, tensor in (("input", x), ("c0", c0)):
+            if tensor.dtype != like.dtype or tensor.device != like.device:
+                raise ValueError(
+                    f"SRU: expected {name} as {like.dtype} on {like.device} (the weights'), "
+                    f"got {tensor.dtype} on {tensor.device}"
+                )
+        x, c0 = contiguous(x), contiguous(c0)
+        # U = W x_t for all t at once: (T*N, I) @ (I, K*H) -> (T, N, K*H)
+        u = torch.mm(x.view(length * batch, self.input_size), self.weight_t)
+        u = u.view(length, batch, u.shape[1])
+        h, c_all = self.scan(u, x if self.scan.blocks == 3 else None, c0)
+        return h, c_all[-1]
+
+
+def prepare_inference(
+    caller: str,
+    x: Tensor,
+    weight: Tensor,
+    weight_c: Tensor,
+    bias: Tensor | None,
+    c0: Tensor,
+    alpha: float,
+) -> InferenceLayer | None:
+    """An :class:`InferenceLayer` for tensors like ``x`` and ``c0``, if the automatic
+    backend for them is the C++ kernel; else ``None`` (call :func:`sru_layer`).
+
+    Every tensor is checked here, as :func:`sru_layer` checks it (same errors).
+    """
+    check_layer_tensors(caller, x, weight, weight_c, bias, c0)
+    if resolve_backend(caller, x, "auto") != "cpp":
+        return None
+    return InferenceLayer(weight, weight_c, bias, alpha)

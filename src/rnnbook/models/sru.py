@@ -11,19 +11,28 @@ kernel on the CPU, a Triton kernel on CUDA, or the reference loop in PyTorch ops
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar, Literal
+import os
+from collections.abc import Callable
+from typing import Any, ClassVar, Literal, TypeVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnbook.core.checks import check_finite, refuse_torchscript
-from rnnbook.kernels.backends import check_forced_backend
-from rnnbook.kernels.recurrence import project, sru_layer, sru_step
+from rnnbook.kernels.backends import BACKEND_ENV, check_forced_backend
+from rnnbook.kernels.recurrence import (
+    InferenceLayer,
+    prepare_inference,
+    project,
+    sru_layer,
+    sru_step,
+)
 from rnnbook.models.cells import SavedSettings, State, check_state, check_step_input
 from rnnbook.models.layers import LayerStack, check_sizes
 
 Mode = Literal["fast", "reference"]
+T = TypeVar("T")
 
 _EQUATIONS = r"""
     .. math::
@@ -70,28 +79,42 @@ def _alpha(module: str, input_size: int, hidden_size: int, highway_bias: float) 
     return math.sqrt(1.0 + 2.0 * math.exp(bias)) if input_size == hidden_size else 1.0
 
 
-class _TransposedWeights:
-    """``W^T`` of a weight, stored contiguous for the projection without autograd.
+class _WeightCache:
+    """Tensors derived from parameters, kept while the parameters stay the same.
 
-    :func:`rnnbook.kernels.recurrence.project` reads it; it is rebuilt whenever the
-    parameter has changed (another storage after ``.to()``, or a new version after an
-    in-place update such as an optimiser step), so it never serves stale weights. It is
-    not a buffer: ``state_dict`` does not hold it.
+    An entry is rebuilt whenever a parameter it came from has changed (another storage
+    after ``.to()``, or a new version after an in-place update such as an optimiser
+    step), so it never serves stale weights. Entries are not buffers: ``state_dict`` does
+    not hold them.
     """
 
+    def cached(
+        self, name: str, sources: tuple[Tensor | None, ...], build: Callable[[], T], *extra: object
+    ) -> T:
+        """The entry ``name``, built by ``build()`` unless ``sources`` (by storage and
+        version) and ``extra`` are as when it was last built.
+
+        The entry keeps its sources alive, so no other tensor can take over their
+        addresses while it is kept.
+        """
+        key = (extra, [None if t is None else (t.data_ptr(), t._version) for t in sources])
+        cache: dict[str, tuple[Any, Any, Any]] = self.__dict__.setdefault("_weight_cache", {})
+        entry = cache.get(name)
+        if entry is None or entry[0] != key:
+            entry = cache[name] = (key, build(), [t if t is None else t.detach() for t in sources])
+        value: T = entry[1]
+        return value
+
     def transposed(self, name: str) -> Tensor | None:
-        """The parameter ``name`` transposed and contiguous, or ``None`` under autograd."""
+        """The parameter ``name`` transposed and contiguous (what
+        :func:`rnnbook.kernels.recurrence.project` reads), or ``None`` under autograd."""
         if torch.is_grad_enabled():
             return None
         weight: Tensor = getattr(self, name)
-        key = (weight.data_ptr(), weight._version, weight.dtype, weight.device)
-        cache: dict[str, tuple[Any, Tensor]] = self.__dict__.setdefault("_transposed", {})
-        if name not in cache or cache[name][0] != key:
-            cache[name] = (key, weight.detach().t().contiguous())
-        return cache[name][1]
+        return self.cached(name, (weight,), lambda: weight.detach().t().contiguous())
 
 
-class SRUCell(SavedSettings, _TransposedWeights, nn.Module):
+class SRUCell(SavedSettings, _WeightCache, nn.Module):
     forget_gate: ClassVar[str] = "sru"  # b_f, the first half of the bias (rnnbook.chrono_init_)
 
     def __init__(
@@ -169,7 +192,7 @@ SRUCell.__doc__ = (
 )
 
 
-class SRU(SavedSettings, _TransposedWeights, LayerStack):
+class SRU(SavedSettings, _WeightCache, LayerStack):
     STATE_NAMES = ("c_0",)
     forget_gate: ClassVar[str] = "sru"
 
@@ -216,14 +239,35 @@ class SRU(SavedSettings, _TransposedWeights, LayerStack):
 
         ``mode="fast"`` lets :func:`rnnbook.kernels.recurrence.sru_layer` pick the fused
         kernel for the tensors' device; ``"reference"`` runs the reference loop, which
-        autograd differentiates.
+        autograd differentiates. Without autograd on the CPU kernel, the layer runs as an
+        :class:`rnnbook.kernels.recurrence.InferenceLayer`, checked and prepared once
+        while the weights, the input's dtype and device and ``RNNBOOK_SRU_BACKEND`` stay
+        the same (at batch 1 the per-call checks had cost more than the scan).
         """
         assert isinstance(state, Tensor)
-        return sru_layer(
-            x,
+        weight, weight_c, bias = (
             getattr(self, f"weight_l{layer}"),  # (K*H, I_layer)
             getattr(self, f"weight_c_l{layer}"),  # (2H,)
             getattr(self, f"bias_l{layer}"),  # (2H,) or None
+        )
+        if self.mode == "fast" and not torch.is_grad_enabled():
+            prepared: InferenceLayer | None = self.cached(
+                f"inference_l{layer}",
+                (weight, weight_c, bias),
+                lambda: prepare_inference(
+                    "SRU", x, weight, weight_c, bias, state, self.alphas[layer]
+                ),
+                x.dtype,
+                x.device,
+                os.environ.get(BACKEND_ENV),
+            )
+            if prepared is not None:
+                return prepared(x, state)
+        return sru_layer(
+            x,
+            weight,
+            weight_c,
+            bias,
             state,
             self.alphas[layer],
             backend="auto" if self.mode == "fast" else "torch",

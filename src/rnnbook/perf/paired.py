@@ -1,9 +1,12 @@
 r"""Paired timings: every repetition of every task kept, and ratios with their spread.
 
 A claim such as "model A trains faster than model B" must hold beyond the noise of the
-machine that checks it. :func:`interleaved_samples` times the tasks in turn (A, B, ...,
-then again), so a burst of load from another process falls on every task of one round,
-and keeps every sample. :func:`ratio_spread` then divides the two tasks' times round by
+machine that checks it. :func:`interleaved_samples` times the tasks in turn, every task
+once per round, so a burst of load from another process falls on every task of one
+round, and keeps every sample. Each round runs the tasks in a new order
+(:func:`round_orders`): in a fixed order a task always runs right after the same other
+one, in the caches that one left (in issue #25 the SRU, timed right after an
+``nn.GRU``, paid for it). :func:`ratio_spread` then divides the two tasks' times round by
 round: with :math:`a_k, b_k` the milliseconds of round :math:`k`,
 
 .. math::
@@ -23,9 +26,10 @@ the LSTM at matched parameters.
 
 from __future__ import annotations
 
+import random
 import statistics
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,10 +44,33 @@ __all__ = [
     "interleaved_samples",
     "layer_training_step",
     "ratio_spread",
+    "round_orders",
     "training_step",
 ]
 
 _CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+
+
+def round_orders(names: Sequence[Any], rounds: int, seed: int = 0) -> Iterator[list[Any]]:
+    """The order of each of ``rounds`` rounds: ``names`` shuffled anew, reproducibly.
+
+    In every round each name comes once; which name precedes which varies from round to
+    round, so no task is always timed right after the same other task (whose memory
+    traffic leaves the caches cold for whatever runs next). The same ``seed`` gives the
+    same orders.
+
+    Example::
+
+        >>> orders = list(round_orders(["a", "b", "c"], 4))
+        >>> all(sorted(order) == ["a", "b", "c"] for order in orders)
+        True
+    """
+    check_int("round_orders", "rounds", rounds, minimum=0)
+    generator = random.Random(seed)
+    order = list(names)
+    for _ in range(rounds):
+        generator.shuffle(order)
+        yield list(order)
 
 
 def interleaved_samples(
@@ -52,7 +79,8 @@ def interleaved_samples(
     """Milliseconds of every repetition of every task, timed in turn on the CPU.
 
     Args:
-        tasks: ``{name: callable}``, each called once per round.
+        tasks: ``{name: callable}``, each called once per round, in the round's order
+            from :func:`round_orders`.
         repeats: timed rounds, after ``warmup`` untimed ones (first calls allocate).
         clock: ``"cpu"`` (this process's CPU time) or ``"wall"`` (elapsed time).
         warmup: untimed rounds first.
@@ -74,10 +102,10 @@ def interleaved_samples(
         raise ValueError(f"interleaved_samples: expected clock in {sorted(_CLOCKS)}, got {clock!r}")
     now = _CLOCKS[clock]
     samples: dict[str, list[float]] = {name: [] for name in tasks}
-    for round_ in range(warmup + repeats):
-        for name, task in tasks.items():
+    for round_, order in enumerate(round_orders(list(tasks), warmup + repeats)):
+        for name in order:
             start = now()
-            task()
+            tasks[name]()
             elapsed = (now() - start) * 1e3
             if round_ >= warmup:
                 samples[name].append(elapsed)

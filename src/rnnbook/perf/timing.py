@@ -14,12 +14,13 @@ fused kernels), ``lstm`` (:class:`rnnbook.LSTM`, from scratch), ``sru-reference`
 * ``generate``: autoregressive generation, one step per call, each output fed back
   (through a fixed random readout) as the next input.
 
-Repetitions are interleaved (model A, model B, ..., then again), so a neighbour's load
-hits every model alike, and medians are reported. On the CPU, ``clock="wall"`` (default)
-measures elapsed time and ``clock="cpu"`` this process's CPU time, far less disturbed by
-other processes on a shared machine (with several threads it adds them up). On a GPU,
-every repetition is timed with CUDA events after :data:`CUDA_WARMUP` untimed ones, between
-:func:`torch.cuda.synchronize` calls.
+Repetitions are interleaved (every model once per round, in a new order each round:
+:func:`rnnbook.perf.paired.round_orders`), so a neighbour's load hits every model alike
+and no model always runs in the caches the same other one left; medians are reported.
+On the CPU, ``clock="wall"`` (default) measures elapsed time and ``clock="cpu"`` this
+process's CPU time, far less disturbed by other processes on a shared machine (with
+several threads it adds them up). On a GPU, every repetition is timed with CUDA events
+after :data:`CUDA_WARMUP` untimed ones, between :func:`torch.cuda.synchronize` calls.
 
 :func:`sweep` repeats a timing over the values of one size (scaling plots),
 :func:`time_matmul_bound` times the bare matrix products of a layer (lower bounds) and
@@ -45,7 +46,7 @@ from rnnbook.figures.tables import Table
 from rnnbook.kernels import load_extension, sru_recurrence
 from rnnbook.models.sru import SRU
 from rnnbook.models.task_model import available_rnns, make_rnn
-from rnnbook.perf.paired import layer_training_step
+from rnnbook.perf.paired import layer_training_step, round_orders
 
 __all__ = [
     "CLOCKS",
@@ -146,9 +147,9 @@ def interleaved_medians(
     """Median milliseconds of each task, interleaved, after untimed warm-up rounds."""
     warmup = CUDA_WARMUP if device.type == "cuda" else 1
     samples: dict[str, list[float]] = {key: [] for key in tasks}
-    for rep in range(warmup + repeats):
-        for key, fn in tasks.items():
-            elapsed = _timer(fn, device, clock)
+    for rep, order in enumerate(round_orders(list(tasks), warmup + repeats)):
+        for key in order:
+            elapsed = _timer(tasks[key], device, clock)
             if rep >= warmup:
                 samples[key].append(elapsed)
     return {key: statistics.median(values) for key, values in samples.items()}
@@ -238,9 +239,9 @@ def time_models(
     samples: dict[tuple[str, str], list[float]] = {key: [] for key in tasks}
     total = (warmup + repeats) * len(tasks)
     with tqdm(total=total, desc="bench", disable=not progress, leave=False) as bar:
-        for rep in range(warmup + repeats):
-            for key, task in tasks.items():
-                elapsed = _timer(task, device, clock)
+        for rep, order in enumerate(round_orders(list(tasks), warmup + repeats)):
+            for key in order:
+                elapsed = _timer(tasks[key], device, clock)
                 if rep >= warmup:
                     samples[key].append(elapsed)
                 bar.update()
