@@ -37,10 +37,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from rnnbook.core.files import write_atomic
 from rnnbook.perf.paired import interleaved_samples
 
-SHAPES = [  # (rows T*N, d): the SRU chapter's layer (T 128, N 32) at three widths, and
-    (4096, 128),  # the authors' CPU script (batch 1, T 32, d 512)
+SHAPES = [  # (rows T*N, d): the SRU chapter's layer (T 128, N 32) at three widths, and the
+    (4096, 128),  # 32 rows of the authors' CPU script (batch 1, T 32), here at d 512 -> 3d
     (4096, 256),
     (4096, 512),
     (32, 512),
@@ -131,7 +132,7 @@ def main() -> None:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     name = "gemm.json" if capability == "default" else f"gemm-{capability}.json"
-    (args.out / name).write_text(json.dumps(record, indent=1) + "\n")
+    write_atomic(args.out / name, json.dumps(record, indent=1) + "\n", overwrite=True)
     print(f"wrote {args.out / name}")
 
 

@@ -6,7 +6,10 @@
 # thread count (1, 2): rnnbook bench at the SRU chapter's shape (T 128, N 32, d 256;
 # training, no-grad forward, per-token generation at batch 1 in a separate call), and the
 # SRU authors' CPU script's shape (batch 1, T 32, 256 -> 512, no grad) with their package
-# beside ours where it is installed (rnnbook[peer]); then scripts/gemm_paths.py.
+# beside ours where it is installed (rnnbook[peer]); then scripts/gemm_paths.py. All of
+# these on this process's CPU clock; then, on the wall clock, training at 1 and 2 threads
+# again (wall-PATH-tTHREADS/): what a second thread gains each part, rnnbook.perf.records.
+# thread_gains (the CPU clock adds the threads' times up, so it cannot show a gain).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-results/sru-perf}
@@ -17,18 +20,23 @@ run() {  # run NAME ARGS...: one bench record, its command beside it
   local name=$1
   shift
   echo "$(date -u +%H:%M:%S) $name"
-  .venv/bin/rnnbook bench --clock cpu --repeats 15 --no-progress "$@" --out "$out/$name" > /dev/null
+  .venv/bin/rnnbook bench --repeats 15 --no-progress "$@" --out "$out/$name" > /dev/null
 }
 for cap in default avx2; do
   for threads in 1 2; do
     export ATEN_CPU_CAPABILITY=$cap
     [ "$cap" = default ] && unset ATEN_CPU_CAPABILITY
-    run "$cap-t$threads" --threads "$threads" --modes train infer --models torch-lstm lstm sru-fast
-    run "$cap-t$threads-batch1" --threads "$threads" --batch-size 1 --modes generate \
-      --models torch-lstm sru-fast
+    run "$cap-t$threads" --clock cpu --threads "$threads" --modes train infer \
+      --models torch-lstm lstm sru-fast
+    run "$cap-t$threads-batch1" --clock cpu --threads "$threads" --batch-size 1 \
+      --modes generate --models torch-lstm sru-fast
     # shellcheck disable=SC2086
-    run "$cap-t$threads-authors" --threads "$threads" --batch-size 1 --seq-len 32 \
+    run "$cap-t$threads-authors" --clock cpu --threads "$threads" --batch-size 1 --seq-len 32 \
       --input-size 256 --hidden-size 512 --modes infer --models $models_peer
+  done
+  for threads in 1 2; do
+    run "wall-$cap-t$threads" --clock wall --threads "$threads" --modes train \
+      --models torch-lstm sru-fast
   done
   .venv/bin/python scripts/gemm_paths.py --out "$out" --threads 1,2
 done
