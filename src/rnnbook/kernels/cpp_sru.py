@@ -97,7 +97,7 @@ def _threads(u: Tensor) -> int:
 def _pointer(tensor: Tensor, like: Tensor, numel: int, offset: int = 0) -> int:
     """``tensor``'s address plus ``offset`` elements, after the last-line boundary check."""
     if not (
-        tensor.device.type == "cpu"
+        tensor.is_cpu
         and tensor.dtype == like.dtype
         and tensor.dtype in DTYPES
         and tensor.is_contiguous()

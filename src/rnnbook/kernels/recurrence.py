@@ -374,20 +374,20 @@ class InferenceLayer:
         Raises:
             ValueError: ``x`` not ``(T, N, I)`` or ``c0`` not ``(N, H)``.
         """
-        like = self.weight_t
-        if x.dim() != 3 or x.shape[2] != self.input_size or x.shape[0] == 0:
+        shape, dtype = x.shape, self.weight_t.dtype  # the kernel is on the CPU
+        if len(shape) != 3 or shape[2] != self.input_size or shape[0] == 0:
             raise ValueError(
-                f"SRU: expected input of shape (T >= 1, N, {self.input_size}), got {tuple(x.shape)}"
+                f"SRU: expected input of shape (T >= 1, N, {self.input_size}), got {tuple(shape)}"
             )
-        length, batch = x.shape[0], x.shape[1]
+        length, batch = shape[0], shape[1]
         if c0.shape != (batch, self.hidden):
             raise ValueError(
                 f"SRU: expected c0 of shape {(batch, self.hidden)}, got {tuple(c0.shape)}"
             )
         for name, tensor in (("input", x), ("c0", c0)):
-            if tensor.dtype != like.dtype or tensor.device != like.device:
+            if tensor.dtype != dtype or not tensor.is_cpu:
                 raise ValueError(
-                    f"SRU: expected {name} as {like.dtype} on {like.device} (the weights'), "
+                    f"SRU: expected {name} as {dtype} on the CPU (the weights'), "
                     f"got {tensor.dtype} on {tensor.device}"
                 )
         x, c0 = contiguous(x), contiguous(c0)

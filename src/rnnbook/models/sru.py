@@ -245,11 +245,14 @@ class SRU(SavedSettings, _WeightCache, LayerStack):
         the same (at batch 1 the per-call checks had cost more than the scan).
         """
         assert isinstance(state, Tensor)
+        params = self._parameters  # what getattr would find, without nn.Module's lookup
         weight, weight_c, bias = (
-            getattr(self, f"weight_l{layer}"),  # (K*H, I_layer)
-            getattr(self, f"weight_c_l{layer}"),  # (2H,)
-            getattr(self, f"bias_l{layer}"),  # (2H,) or None
+            params[f"weight_l{layer}"],  # (K*H, I_layer)
+            params[f"weight_c_l{layer}"],  # (2H,)
+            params[f"bias_l{layer}"],  # (2H,) or None
         )
+        assert weight is not None
+        assert weight_c is not None
         if self.mode == "fast" and not torch.is_grad_enabled():
             prepared: InferenceLayer | None = self.cached(
                 f"inference_l{layer}",
