@@ -7,9 +7,9 @@
 # training, no-grad forward, per-token generation at batch 1 in a separate call), and the
 # SRU authors' CPU script's shape (batch 1, T 32, 256 -> 512, no grad) with their package
 # beside ours where it is installed (rnnbook[peer]); then scripts/gemm_paths.py. All of
-# these on this process's CPU clock; then, on the wall clock, training at 1 and 2 threads
-# again (wall-PATH-tTHREADS/): what a second thread gains each part, rnnbook.perf.records.
-# thread_gains (the CPU clock adds the threads' times up, so it cannot show a gain).
+# these on this process's CPU clock; then scripts/thread_gains.py, on the wall clock, what
+# a second thread gains each part of a training step (the CPU clock adds the threads'
+# times up, so it cannot show a gain).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-results/sru-perf}
@@ -34,10 +34,8 @@ for cap in default avx2; do
     run "$cap-t$threads-authors" --clock cpu --threads "$threads" --batch-size 1 --seq-len 32 \
       --input-size 256 --hidden-size 512 --modes infer --models $models_peer
   done
-  for threads in 1 2; do
-    run "wall-$cap-t$threads" --clock wall --threads "$threads" --modes train \
-      --models torch-lstm sru-fast
-  done
+  echo "$(date -u +%H:%M:%S) thread gains, $cap"
+  .venv/bin/python scripts/thread_gains.py --out "$out"
   .venv/bin/python scripts/gemm_paths.py --out "$out" --threads 1,2
 done
 echo "$(date -u +%H:%M:%S) done"

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from rnnbook.core.paths import results_dir
-from rnnbook.perf.records import MEASURES, PARTS, SETTINGS, speed_ratios, thread_gains
+from rnnbook.perf.paired import RatioSpread
+from rnnbook.perf.records import GAIN_RECORDS, MEASURES, SETTINGS, speed_ratios, thread_gains
+from rnnbook.perf.timing import GAIN_PARTS
 
 
 def _write_records(root: Path, with_authors: bool = True) -> None:
@@ -56,45 +58,34 @@ def test_the_committed_records_hold_every_ratio() -> None:
         assert all(isinstance(v, float) and v > 0 for v in ratios[name].values()), name
 
 
-def _write_wall(root: Path, path: str, threads: int, ms: float, clock: str = "wall") -> None:
-    folder = root / f"wall-{path}-t{threads}"
-    folder.mkdir()
-    record = {
-        "config": {"clock": clock},
-        "times_ms": {"cpu": {"train": {"torch-lstm": 4 * ms, "sru-fast": ms}}},
-        "sru_split": {"cpu": {"projection_train_ms": ms / 2, "recurrence_train_ms": ms / 4}},
-    }
-    (folder / "bench.json").write_text(json.dumps(record))
+def _write_gains(root: Path, path: str, gain: float) -> None:
+    spread = {"low": gain / 2, "median": gain, "high": gain * 2, "of_minima": gain + 0.1}
+    record = {"gains": {part: spread for part in GAIN_PARTS}}
+    (root / GAIN_RECORDS[path]).write_text(json.dumps(record))
 
 
-def test_thread_gains_divide_one_thread_by_two(tmp_path: Path) -> None:
-    for path, two in (("default", 5.0), ("avx2", 8.0)):
-        _write_wall(tmp_path, path, 1, 10.0)
-        _write_wall(tmp_path, path, 2, two)
+def test_thread_gains_are_read_per_part_and_path(tmp_path: Path) -> None:
+    _write_gains(tmp_path, "default", 1.5)
+    _write_gains(tmp_path, "avx2", 1.2)
     gains = thread_gains(tmp_path)
-    assert set(gains) == set(PARTS)
-    for part in PARTS:
-        assert gains[part] == pytest.approx({"default": 2.0, "avx2": 1.25})
+    assert set(gains) == set(GAIN_PARTS)
+    for part in GAIN_PARTS:
+        assert gains[part]["default"] == RatioSpread(0.75, 1.5, 3.0, 1.6)
+        assert gains[part]["avx2"].of_minima == pytest.approx(1.3)
 
 
-def test_thread_gains_refuse_a_cpu_clock_or_a_missing_part(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"expected a benchmark record .*wall-avx2-t1"):
+def test_thread_gains_refuse_a_missing_record_or_part(tmp_path: Path) -> None:
+    _write_gains(tmp_path, "default", 1.5)
+    with pytest.raises(FileNotFoundError, match=r"expected a thread-gain record .*avx2\.json"):
         thread_gains(tmp_path)
-    for path in ("default", "avx2"):
-        _write_wall(tmp_path, path, 1, 10.0)
-        _write_wall(tmp_path, path, 2, 5.0, clock="cpu" if path == "avx2" else "wall")
-    with pytest.raises(ValueError, match=r"expected a wall-clock record, got .*wall-avx2-t2"):
-        thread_gains(tmp_path)
-    record_path = tmp_path / "wall-avx2-t2" / "bench.json"
-    record = json.loads(record_path.read_text())
-    record["config"]["clock"] = "wall"
-    del record["sru_split"]["cpu"]["recurrence_train_ms"]
-    record_path.write_text(json.dumps(record))
-    with pytest.raises(ValueError, match=r"expected sru_split\.cpu\.recurrence_train_ms in"):
+    (tmp_path / GAIN_RECORDS["avx2"]).write_text(json.dumps({"gains": {"scan": {"low": 1}}}))
+    with pytest.raises(ValueError, match=r"expected gains\.torch-lstm in"):
         thread_gains(tmp_path)
 
 
-def test_the_committed_wall_records_give_every_gain() -> None:
+def test_the_committed_gain_records_give_every_gain() -> None:
     gains = thread_gains(results_dir() / "sru-perf")
-    for part in PARTS:
-        assert all(0.0 < v < 10.0 for v in gains[part].values()), part
+    for part in GAIN_PARTS:
+        for spread in gains[part].values():
+            assert 0.0 < spread.low <= spread.median <= spread.high, part
+            assert 0.0 < spread.of_minima < 10.0, part

@@ -41,8 +41,10 @@ _FLAG_SETS = (  # tried in order: the first that compiles wins
     ["-march=native", *_COMMON_FLAGS],
     _COMMON_FLAGS,
 )
-# Threads for the scan. The scan is compute-bound and short; on this book's 2-vCPU
-# machines (hyperthreads of one core) a second thread made it slower, so the default is 1.
+# Threads for the scan. On this book's 2-vCPU machine (hyperthreads of one core) a second
+# thread sped the scan up alone, on data in cache, but not right after the projection,
+# where it reads U from memory and the two threads share one core's bandwidth
+# (results/sru-perf/scan-after-gemm.json, README there); so the default is 1.
 KERNEL_THREADS = 1
 
 _library: ctypes.CDLL | None = None

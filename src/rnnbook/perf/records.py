@@ -7,9 +7,9 @@ count (1, 2), each a folder ``PATH-tTHREADS[-SUFFIX]`` with a ``bench.json`` who
 measure and setting, so a chapter can state a ratio only where it holds on all four.
 
 The CPU clock adds the threads' times up, so it cannot show what a second thread gains.
-The same script also times training on the wall clock, ``wall-PATH-t1`` and
-``wall-PATH-t2``; :func:`thread_gains` divides one by the other for ``torch.nn.LSTM``, the
-whole SRU, and the SRU's two parts timed alone (its matrix products and its scan).
+``scripts/thread_gains.py`` times that on the wall clock, 1 and 2 threads side by side in
+one process, for ``torch.nn.LSTM``, the whole SRU, and the SRU's two parts alone (its
+matrix products and its scan); :func:`thread_gains` reads its records back.
 
 Introduced in the SRU chapter (03).
 """
@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from rnnbook.core.files import read_json
+from rnnbook.perf.paired import RatioSpread
+from rnnbook.perf.timing import GAIN_PARTS
 
-__all__ = ["MEASURES", "PARTS", "SETTINGS", "Measure", "speed_ratios", "thread_gains"]
+__all__ = ["GAIN_RECORDS", "MEASURES", "SETTINGS", "Measure", "speed_ratios", "thread_gains"]
 
 SETTINGS = {
     "default-t1": "1 thread",
@@ -107,52 +109,36 @@ def _cpu_ratios(path: Path) -> dict[str, Any]:
     return cpu
 
 
-PARTS = {
-    "torch-lstm": ("times_ms", "train", "torch-lstm"),
-    "sru-fast": ("times_ms", "train", "sru-fast"),
-    "products": ("sru_split", "projection_train_ms"),
-    "scan": ("sru_split", "recurrence_train_ms"),
-}
-"""What :func:`thread_gains` compares → where its milliseconds sit in ``bench.json``
-(under the device ``cpu``): training of ``torch.nn.LSTM`` and of the fused SRU, and the
-SRU's projection and scan each timed alone, forward and backward."""
+GAIN_RECORDS = {"default": "thread-gains.json", "avx2": "thread-gains-avx2.json"}
+"""Instruction-set path → the record ``scripts/thread_gains.py`` writes for it."""
 
 
-def thread_gains(folder: str | Path) -> dict[str, dict[str, float]]:
-    """Part → instruction-set path → wall-clock time on 1 thread over time on 2.
+def thread_gains(folder: str | Path) -> dict[str, dict[str, RatioSpread]]:
+    """Part → instruction-set path → the gain of a second thread (time on 1 over 2).
 
-    A gain of 2 means the second thread halved the time; 1, that it did not help. Reads
-    ``wall-PATH-t1/bench.json`` and ``wall-PATH-t2/bench.json`` for each path of
-    :data:`SETTINGS` and each part of :data:`PARTS`.
+    Reads :data:`GAIN_RECORDS` (``scripts/thread_gains.py``: wall clock, 1 and 2 threads
+    interleaved in one process); each gain is a :class:`rnnbook.perf.paired.RatioSpread`
+    over the rounds, with ``of_minima`` the fastest round of 1 thread over the fastest
+    of 2. A gain of 2 means the second thread halved the time; 1, that it did not help.
 
     Raises:
         FileNotFoundError: a record is missing (the message names it).
-        ValueError: a record lacks a part's time, or was not made on the wall clock.
+        ValueError: a record lacks a part's gain.
     """
     root = Path(folder)
-    paths = sorted({setting.rsplit("-t", 1)[0] for setting in SETTINGS})
-    gains: dict[str, dict[str, float]] = {part: {} for part in PARTS}
-    for path in paths:
-        one, two = (_wall_times(root / f"wall-{path}-t{n}" / "bench.json") for n in (1, 2))
-        for part in PARTS:
-            gains[part][path] = one[part] / two[part]
+    gains: dict[str, dict[str, RatioSpread]] = {part: {} for part in GAIN_PARTS}
+    for path, name in GAIN_RECORDS.items():
+        record_path = root / name
+        if not record_path.is_file():
+            raise FileNotFoundError(f"thread_gains: expected a thread-gain record {record_path}")
+        record = read_json(record_path, "thread_gains")
+        stored = record.get("gains") if isinstance(record, dict) else None
+        for part in GAIN_PARTS:
+            spread = stored.get(part) if isinstance(stored, dict) else None
+            fields = ("low", "median", "high", "of_minima")
+            if not isinstance(spread, dict) or any(
+                not isinstance(spread.get(f), (int, float)) for f in fields
+            ):
+                raise ValueError(f"thread_gains: expected gains.{part} in {record_path}")
+            gains[part][path] = RatioSpread(*(float(spread[f]) for f in fields))
     return gains
-
-
-def _wall_times(path: Path) -> dict[str, float]:
-    """Each part's milliseconds in one wall-clock record, refused in one line otherwise."""
-    if not path.is_file():
-        raise FileNotFoundError(f"thread_gains: expected a benchmark record {path}")
-    record = read_json(path, "thread_gains")
-    config = record.get("config") if isinstance(record, dict) else None
-    if not isinstance(config, dict) or config.get("clock") != "wall":
-        raise ValueError(f"thread_gains: expected a wall-clock record, got {path}")
-    times = {}
-    for part, (section, *keys) in PARTS.items():
-        value: Any = record.get(section, {}).get("cpu")
-        for key in keys:
-            value = value.get(key) if isinstance(value, dict) else None
-        if not isinstance(value, (int, float)) or value <= 0:
-            raise ValueError(f"thread_gains: expected {section}.cpu.{'.'.join(keys)} in {path}")
-        times[part] = float(value)
-    return times

@@ -51,6 +51,7 @@ from rnnbook.perf.paired import layer_training_step, round_orders
 __all__ = [
     "CLOCKS",
     "CUDA_WARMUP",
+    "GAIN_PARTS",
     "MODELS",
     "MODES",
     "PEER",
@@ -64,6 +65,7 @@ __all__ = [
     "time_matmul_bound",
     "time_models",
     "time_sru_split",
+    "time_thread_gains",
 ]
 
 MODELS = ("torch-lstm", "lstm", "sru-reference", "sru-fast")
@@ -251,29 +253,10 @@ def time_models(
     return times
 
 
-def time_sru_split(
-    seq_len: int = 128,
-    batch_size: int = 32,
-    hidden_size: int = 256,
-    device: str | torch.device = "cpu",
-    repeats: int = 5,
-    clock: str = "wall",
-) -> dict[str, float]:
-    """Where an SRU layer spends its time: the projection ``U = x W^T`` versus the scan.
-
-    Returns:
-        median milliseconds ``projection_fwd_ms``, ``recurrence_fwd_ms`` (no grad),
-        ``projection_train_ms``, ``recurrence_train_ms`` (forward and backward of each part
-        alone) and ``recurrence_share_train`` (the scan's fraction of the two).
-
-    Example::
-
-        >>> split = time_sru_split(16, 4, 32, repeats=3)
-        >>> 0.0 < split["recurrence_share_train"] < 1.0
-        True
-    """
-    device = torch.device(device)
-    _check_clock("time_sru_split", clock, device)
+def _sru_parts(
+    seq_len: int, batch_size: int, hidden_size: int, device: torch.device
+) -> dict[str, Callable[[], None]]:
+    """The SRU layer's projection and scan as separate closures, no grad and training."""
     load_extension()
     torch.manual_seed(0)
     sru = SRU(hidden_size, hidden_size).to(device)
@@ -299,12 +282,38 @@ def time_sru_split(
         h, _ = sru_recurrence(u_fixed, x, weight_c, bias, c0, alpha)
         h.sum().backward()  # type: ignore[no-untyped-call]
 
-    parts = {
+    return {
         "projection_fwd_ms": projection_fwd,
         "recurrence_fwd_ms": recurrence_fwd,
         "projection_train_ms": projection_train,
         "recurrence_train_ms": recurrence_train,
     }
+
+
+def time_sru_split(
+    seq_len: int = 128,
+    batch_size: int = 32,
+    hidden_size: int = 256,
+    device: str | torch.device = "cpu",
+    repeats: int = 5,
+    clock: str = "wall",
+) -> dict[str, float]:
+    """Where an SRU layer spends its time: the projection ``U = x W^T`` versus the scan.
+
+    Returns:
+        median milliseconds ``projection_fwd_ms``, ``recurrence_fwd_ms`` (no grad),
+        ``projection_train_ms``, ``recurrence_train_ms`` (forward and backward of each part
+        alone) and ``recurrence_share_train`` (the scan's fraction of the two).
+
+    Example::
+
+        >>> split = time_sru_split(16, 4, 32, repeats=3)
+        >>> 0.0 < split["recurrence_share_train"] < 1.0
+        True
+    """
+    device = torch.device(device)
+    _check_clock("time_sru_split", clock, device)
+    parts = _sru_parts(seq_len, batch_size, hidden_size, device)
     result = interleaved_medians(parts, device, clock, repeats)
     result["recurrence_share_train"] = result["recurrence_train_ms"] / (
         result["recurrence_train_ms"] + result["projection_train_ms"]
@@ -490,3 +499,63 @@ def scaling_ratio(
             if rep >= 1:
                 samples[key].append(elapsed)
     return {name: min(samples[(name, high)]) / min(samples[(name, low)]) for name in models}
+
+
+GAIN_PARTS = ("torch-lstm", "sru-fast", "products", "scan")
+"""What :func:`time_thread_gains` times: training of ``torch.nn.LSTM`` and of the fused
+SRU, and the SRU's projection and scan alone (forward and backward of each)."""
+
+
+def time_thread_gains(
+    seq_len: int = 128,
+    batch_size: int = 32,
+    hidden_size: int = 256,
+    threads: Sequence[int] = (1, 2),
+    repeats: int = 15,
+) -> dict[str, dict[int, list[float]]]:
+    """Wall-clock milliseconds of each of :data:`GAIN_PARTS` at each thread count.
+
+    Measured side by side in one process: every round runs every (part, thread count)
+    once, in a new order (:func:`rnnbook.perf.paired.round_orders`), the thread count set
+    before its timer starts, so load falls on both counts alike and round ``k`` of one
+    count pairs with round ``k`` of the other (:func:`rnnbook.perf.paired.ratio_spread`).
+    The wall clock, since the CPU clock adds the threads' times up. The caller's thread
+    count is restored.
+
+    Returns:
+        ``{part: {threads: [ms of round 1, ..., ms of round repeats]}}``.
+
+    Example::
+
+        >>> samples = time_thread_gains(4, 2, 8, repeats=2)
+        >>> sorted(samples["scan"])
+        [1, 2]
+    """
+    check_int("time_thread_gains", "repeats", repeats, minimum=1)
+    if not threads or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in threads):
+        raise ValueError(f"time_thread_gains: expected thread counts >= 1, got {list(threads)}")
+    device = torch.device("cpu")
+    x = torch.randn(seq_len, batch_size, hidden_size, generator=torch.Generator().manual_seed(0))
+    split = _sru_parts(seq_len, batch_size, hidden_size, device)
+    steps = {}
+    for name in ("torch-lstm", "sru-fast"):
+        torch.manual_seed(0)
+        steps[name] = layer_training_step(build_model(name, hidden_size, hidden_size), x)
+    parts: dict[str, Callable[[], Any]] = {
+        **steps,
+        "products": split["projection_train_ms"],
+        "scan": split["recurrence_train_ms"],
+    }
+    keys = [(part, n) for part in GAIN_PARTS for n in threads]
+    samples: dict[str, dict[int, list[float]]] = {part: {n: [] for n in threads} for part in parts}
+    before = torch.get_num_threads()
+    try:
+        for round_, order in enumerate(round_orders(keys, 1 + repeats)):
+            for part, n in order:
+                torch.set_num_threads(n)
+                elapsed = _timer(parts[part], device, "wall")
+                if round_ >= 1:  # the first round warms up
+                    samples[part][n].append(elapsed)
+    finally:
+        torch.set_num_threads(before)
+    return samples
