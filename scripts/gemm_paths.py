@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +37,7 @@ import torch.nn.functional as F
 
 from rnnbook.core.files import write_atomic
 from rnnbook.perf.paired import interleaved_samples
+from rnnbook.perf.records import machine, record_name
 
 SHAPES = [  # (rows T*N, d): the SRU chapter's layer (T 128, N 32) at three widths, and the
     (4096, 128),  # 32 rows of the authors' CPU script (batch 1, T 32), here at d 512 -> 3d
@@ -121,17 +120,9 @@ def main() -> None:
     rows = []
     for threads in (int(t) for t in args.threads.split(",")):
         rows += measure(threads, args.repeats)
-    capability = os.environ.get("ATEN_CPU_CAPABILITY", "default")
-    record = {
-        "command": " ".join(["python", *sys.argv]),
-        "aten_cpu_capability": capability,
-        "cpu_capability_used": torch.backends.cpu.get_cpu_capability(),
-        "processor": platform.processor() or platform.machine(),
-        "torch": torch.__version__,
-        "rows": rows,
-    }
+    record = {**machine(sys.argv), "rows": rows}
     args.out.mkdir(parents=True, exist_ok=True)
-    name = "gemm.json" if capability == "default" else f"gemm-{capability}.json"
+    name = record_name("gemm")
     write_atomic(args.out / name, json.dumps(record, indent=1) + "\n", overwrite=True)
     print(f"wrote {args.out / name}")
 

@@ -17,16 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
-import torch
-
 from rnnbook.core.files import write_atomic
 from rnnbook.perf.paired import ratio_spread
+from rnnbook.perf.records import machine, record_name
 from rnnbook.perf.timing import time_thread_gains
 
 
@@ -42,19 +39,14 @@ def main() -> int:
         gains[part] = asdict(spread)
         rounds = f"rounds {spread.low:.2f}-{spread.high:.2f}"
         print(f"{part:10s} gain {spread.median:.2f} ({rounds}), of minima {spread.of_minima:.2f}")
-    capability = os.environ.get("ATEN_CPU_CAPABILITY", "default")
     record = {
-        "command": " ".join(["python", *sys.argv]),
-        "aten_cpu_capability": capability,
-        "cpu_capability_used": torch.backends.cpu.get_cpu_capability(),
-        "processor": platform.processor() or platform.machine(),
-        "torch": torch.__version__,
+        **machine(sys.argv),
         "shape": {"T": 128, "N": 32, "d": 256},
         "clock": "wall",
         "gains": gains,
         "samples_ms": {part: {str(n): v for n, v in by.items()} for part, by in samples.items()},
     }
-    name = "thread-gains.json" if capability == "default" else f"thread-gains-{capability}.json"
+    name = record_name("thread-gains")
     args.out.mkdir(parents=True, exist_ok=True)
     write_atomic(args.out / name, json.dumps(record, indent=1) + "\n", overwrite=True)
     print(f"wrote {args.out / name}")

@@ -6,10 +6,19 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from rnnbook.core.paths import results_dir
 from rnnbook.perf.paired import RatioSpread
-from rnnbook.perf.records import GAIN_RECORDS, MEASURES, SETTINGS, speed_ratios, thread_gains
+from rnnbook.perf.records import (
+    GAIN_RECORDS,
+    MEASURES,
+    SETTINGS,
+    machine,
+    record_name,
+    speed_ratios,
+    thread_gains,
+)
 from rnnbook.perf.timing import GAIN_PARTS
 
 
@@ -89,3 +98,16 @@ def test_the_committed_gain_records_give_every_gain() -> None:
         for spread in gains[part].values():
             assert 0.0 < spread.low <= spread.median <= spread.high, part
             assert 0.0 < spread.of_minima < 10.0, part
+
+
+def test_a_record_names_its_machine_and_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
+    said = machine(["scripts/gemm_paths.py", "--out", "x"])
+    assert said["command"] == "python scripts/gemm_paths.py --out x"
+    assert said["aten_cpu_capability"] == "avx2"
+    assert said["torch"] == torch.__version__
+    assert record_name("gemm") == "gemm-avx2.json"
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY")
+    assert machine([])["aten_cpu_capability"] == "default"
+    assert record_name("gemm") == "gemm.json"
+    assert GAIN_RECORDS == {"default": "thread-gains.json", "avx2": "thread-gains-avx2.json"}

@@ -16,15 +16,29 @@ Introduced in the SRU chapter (03).
 
 from __future__ import annotations
 
+import os
+import platform
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from rnnbook.core.files import read_json
 from rnnbook.perf.paired import RatioSpread
 from rnnbook.perf.timing import GAIN_PARTS
 
-__all__ = ["GAIN_RECORDS", "MEASURES", "SETTINGS", "Measure", "speed_ratios", "thread_gains"]
+__all__ = [
+    "GAIN_RECORDS",
+    "MEASURES",
+    "SETTINGS",
+    "Measure",
+    "machine",
+    "record_name",
+    "speed_ratios",
+    "thread_gains",
+]
 
 SETTINGS = {
     "default-t1": "1 thread",
@@ -109,7 +123,34 @@ def _cpu_ratios(path: Path) -> dict[str, Any]:
     return cpu
 
 
-GAIN_RECORDS = {"default": "thread-gains.json", "avx2": "thread-gains-avx2.json"}
+def machine(argv: Sequence[str]) -> dict[str, str]:
+    """What a timing record says of where it was made: the command (``python`` and
+    ``argv``), the instruction-set path asked for (``ATEN_CPU_CAPABILITY``, or
+    ``default``) and the one used, the processor and torch's version."""
+    return {
+        "command": " ".join(["python", *argv]),
+        "aten_cpu_capability": os.environ.get("ATEN_CPU_CAPABILITY", "default"),
+        "cpu_capability_used": torch.backends.cpu.get_cpu_capability(),
+        "processor": platform.processor() or platform.machine(),
+        "torch": torch.__version__,
+    }
+
+
+def record_name(stem: str, capability: str | None = None) -> str:
+    """``STEM.json`` on the default instruction-set path, ``STEM-CAP.json`` on path
+    ``CAP`` (by default, this process's ``ATEN_CPU_CAPABILITY``).
+
+    Example::
+
+        >>> record_name("gemm", "avx2")
+        'gemm-avx2.json'
+    """
+    if capability is None:
+        capability = os.environ.get("ATEN_CPU_CAPABILITY", "default")
+    return f"{stem}.json" if capability == "default" else f"{stem}-{capability}.json"
+
+
+GAIN_RECORDS = {path: record_name("thread-gains", path) for path in ("default", "avx2")}
 """Instruction-set path → the record ``scripts/thread_gains.py`` writes for it."""
 
 
