@@ -254,7 +254,9 @@ def test_prepared_inference_refuses_what_it_was_not_prepared_for() -> None:
     with pytest.raises(ValueError, match=r"SRU: expected c0 as torch\.float32"):
         layer(t["input"], t["c0"].double())
     with pytest.raises(RuntimeError, match=r"refused a torch\.float64"):
-        layer.scan(torch.randn(6, 3, 12, dtype=torch.float64), None, t["c0"])
+        layer.scan(torch.randn(6, 3, 12, dtype=torch.float64), t["input"], t["c0"])
+    with pytest.raises(ValueError, match=r"SRU: expected skip the input with 3 blocks in U"):
+        layer.scan(torch.randn(6, 3, 12), None, t["c0"])  # would read a fourth block
     on_meta = {k: v.to("meta") for k, v in t.items()}  # no C++ kernel there: not prepared
     m = on_meta
     assert (

@@ -144,11 +144,12 @@ class PreparedForward:
     Inference calls the same layer again and again with the same weights; at batch 1 the
     scan itself takes microseconds, and re-checking and re-addressing every tensor took
     more (issue #25). The weights are checked and their addresses taken once, here; each
-    call checks only what changes from call to call (``u``, the skip input, ``c0`` and the
-    two outputs it allocates), through the same last-line check as :func:`forward`. The
-    object keeps ``weight_c`` and ``bias`` alive, so their addresses stay valid; whoever
-    holds it must rebuild it when those tensors change (``rnnbook.SRU`` keys it on their
-    storage and version).
+    call checks only what changes from call to call (``u``, the skip input and ``c0``),
+    through the same last-line check as :func:`forward`, and allocates the two outputs
+    itself. The skip is the input (``blocks = 3``) or U's fourth block (``blocks = 4``,
+    ``skip=None``). The object keeps ``weight_c`` and ``bias`` alive, so their addresses
+    stay valid; whoever holds it must rebuild it when those tensors change
+    (``rnnbook.SRU`` keys it on their storage and version).
     """
 
     def __init__(self, weight_c: Tensor, bias: Tensor, alpha: float, blocks: int) -> None:
@@ -160,6 +161,11 @@ class PreparedForward:
 
     def __call__(self, u: Tensor, skip: Tensor | None, c0: Tensor) -> tuple[Tensor, Tensor]:
         """``(h, c)`` at every step, each ``(T, N, H)``; shapes as in :func:`forward`."""
+        if (skip is None) != (self.blocks == 4):
+            raise ValueError(
+                f"SRU: expected skip {'None' if self.blocks == 4 else 'the input'} with "
+                f"{self.blocks} blocks in U, got {'None' if skip is None else 'a tensor'}"
+            )
         length, batch, width = u.shape
         hidden, rows = self.hidden, length * batch
         u_ptr = _pointer(u, self.weight_c, rows * self.blocks * hidden)
