@@ -352,12 +352,12 @@ def sru_layer(
 class InferenceLayer:
     """One SRU layer's forward pass without autograd, on the C++ kernel, prepared once.
 
-    Holds ``W^T`` ``(I, K·H)`` stored contiguous and a :class:`rnnbook.kernels.cpp_sru.
-    PreparedForward` holding ``(v_f, v_r)`` and ``(b_f, b_r)``; a call is then the
-    projection ``U = x W^T`` (one ``torch.mm`` over all ``T·N`` rows) and the scan, with
-    only ``x`` and ``c0`` checked. It copies the weights: rebuild it (with
-    :func:`prepare_inference`) whenever they change. ``rnnbook.SRU`` does so, keyed on
-    their storage and version.
+    Holds ``W^T`` ``(I, K·H)`` stored contiguous and a
+    :class:`rnnbook.kernels.cpp_sru.PreparedForward` holding ``(v_f, v_r)`` and
+    ``(b_f, b_r)``; a call is then the projection ``U = x W^T`` (one ``torch.mm`` over all
+    ``T·N`` rows) and the scan, with only ``x`` and ``c0`` checked. It copies the weights:
+    rebuild it (with :func:`prepare_inference`) whenever they change. ``rnnbook.SRU`` does
+    so, keyed on their storage and version.
     """
 
     def __init__(self, weight: Tensor, weight_c: Tensor, bias: Tensor | None, alpha: float) -> None:
